@@ -20,6 +20,7 @@ line; the worker loop decides from the class whether to retry.
         ├── ProviderAuthError     invalid_grant, revoked, 401 after refresh, missing scope: stop, ask to reconnect
         ├── ProviderGone          404 / 410 on an entry: treat as deleted (success for a delete)
         ├── ProviderSyncReset     sync token / delta link no longer valid: full sync needed
+        ├── ProviderConflict      409 (the id exists: adopt it) / 412 (etag moved on: re-read, re-plan)
         └── ProviderPermanent     a request the provider will never accept: record, surface, do not loop
 """
 
@@ -108,6 +109,10 @@ class ProviderGone(ProviderError):
 
 class ProviderSyncReset(ProviderError):
     """The incremental-sync cursor was rejected (Google 410 fullSyncRequired, Graph 410 / syncStateNotFound)."""
+
+
+class ProviderConflict(ProviderError):
+    """The write clashed with what the provider holds: an id already taken (409) or a stale etag (412)."""
 
 
 class ProviderPermanent(ProviderError):

@@ -43,6 +43,7 @@ def _config(sandbox: Sandbox, tls: TlsFiles, host: str, port: int) -> uvicorn.Co
         log_level="warning",
         lifespan="on",
         access_log=False,
+        timeout_graceful_shutdown=1,
     )
 
 

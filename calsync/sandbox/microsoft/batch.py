@@ -1,0 +1,97 @@
+"""JSON batching (provider-facts §3.7): ``POST /$batch`` with at most 20 requests.
+
+Whole-batch 400s: more than 20 requests, duplicate ids, a body without ``headers.Content-Type``, an absolute
+url, a ``dependsOn`` naming an unknown id. Inner requests are dispatched through the same :class:`Graph` (so each
+is authorised and throttled on its own, and may get its own 429); ``dependsOn`` orders them, and dependents of a
+failed request get 424. Responses are returned in completion order, which need not be the request order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from calsync.sandbox.microsoft.errors import GraphError, graph_error_body
+
+if TYPE_CHECKING:
+    from calsync.sandbox.microsoft.graph import Graph, GraphRequest, GraphResponse
+
+MAX_REQUESTS = 20
+
+
+def _validate(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
+        raise GraphError(400, "BadRequest", "The batch body must be {\"requests\": [{id, method, url, ...}]}.")
+    requests: list[dict[str, Any]] = body["requests"]
+    if not requests:
+        raise GraphError(400, "BadRequest", "The batch contains no requests.")
+    if len(requests) > MAX_REQUESTS:
+        raise GraphError(400, "BadRequest",
+                         f"The batch has {len(requests)} requests; a JSON batch may contain at most {MAX_REQUESTS}.")
+    seen: set[str] = set()
+    for item in requests:
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("id", "method", "url")):
+            raise GraphError(400, "BadRequest", "Each batch request needs string 'id', 'method' and 'url'.")
+        if item["id"] in seen:
+            raise GraphError(400, "BadRequest", f"Batch request ids must be unique: '{item['id']}' is repeated.")
+        seen.add(item["id"])
+        if urlsplit(item["url"]).scheme:
+            raise GraphError(400, "BadRequest", f"Batch request '{item['id']}' must use a relative url such as "
+                                                "'/me/events', not an absolute one.")
+        headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
+        if item.get("body") is not None and "content-type" not in headers:
+            raise GraphError(400, "BadRequest", f"Write request id : {item['id']} does not contain Content-Type "
+                                                "header or body.")
+    for item in requests:
+        for dep in item.get("dependsOn") or []:
+            if dep not in seen or dep == item["id"]:
+                raise GraphError(400, "BadRequest", f"Batch request '{item['id']}' depends on unknown id '{dep}'.")
+    return requests
+
+
+async def run_batch(graph: Graph, req: GraphRequest) -> GraphResponse:
+    from calsync.sandbox.microsoft.graph import GraphRequest, GraphResponse, _json
+
+    if req.method != "POST":
+        raise GraphError(405, "Request_BadRequest", "$batch accepts only POST.")
+    requests = _validate(_json(req))
+    results: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    remaining = list(requests)
+    while remaining:
+        progressed = False
+        for item in list(remaining):
+            deps = item.get("dependsOn") or []
+            if any(d not in results for d in deps):
+                continue
+            remaining.remove(item)
+            progressed = True
+            if any(results[d]["status"] >= 400 for d in deps):
+                results[item["id"]] = {
+                    "id": item["id"], "status": 424, "headers": {"Content-Type": "application/json"},
+                    "body": graph_error_body("FailedDependency", "The request depends on a request that failed."),
+                }
+                order.append(item["id"])
+                continue
+            url = item["url"] if item["url"].startswith("/") else "/" + item["url"]
+            parts = urlsplit(url)
+            params: dict[str, str] = {}
+            for k, v in parse_qsl(parts.query, keep_blank_values=True):
+                params.setdefault(k.lower(), v)
+            headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+            headers["authorization"] = req.headers.get("authorization", "")
+            raw = item.get("body")
+            body = b"" if raw is None else (raw.encode() if isinstance(raw, str) else json.dumps(raw).encode())
+            inner = GraphRequest(item["method"].upper(), parts.path, params, headers, body, req.base)
+            response = await graph.dispatch(inner, throttled=True)
+            entry: dict[str, Any] = {"id": item["id"], "status": response.status,
+                                     "headers": {k.title(): v for k, v in response.headers.items()}}
+            if response.body is not None:
+                entry["body"] = response.body
+            results[item["id"]] = entry
+            order.append(item["id"])
+        if not progressed:
+            raise GraphError(400, "BadRequest", "The batch's dependsOn references form a cycle.")
+    # Graph returns responses in any order; the sandbox returns them newest first to keep clients honest.
+    return GraphResponse(200, {"responses": [results[i] for i in reversed(order)]})
