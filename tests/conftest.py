@@ -1,13 +1,34 @@
-"""Fixtures shared by every test: an isolated data directory and settings that point into it."""
+"""Fixtures shared by every test: an isolated data directory and settings that point into it, and the databases.
+
+Databases: every store/service/API test that takes ``database`` runs twice, on SQLite (a fresh file copied from a
+migrated template) and on PostgreSQL (one ``calsync_test_<random>`` database per session, migrated once, emptied
+before each test, dropped at the end). PostgreSQL needs ``CALSYNC_TEST_POSTGRES_URL`` (a server URL such as
+``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``); without it those cases skip and say so.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from calsync.config import Settings
+from calsync.sandbox.app import Sandbox
+from calsync.sandbox.server import RunningSandbox, start_in_thread
+from calsync.services.context import ServiceContext
+from calsync.store.db import Database
+from calsync.store.migrate import upgrade
+from calsync.store.models import Base
+
+POSTGRES_ENV = "CALSYNC_TEST_POSTGRES_URL"
+NO_POSTGRES = f"{POSTGRES_ENV} is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres); .ci/run sets it"
 
 
 @pytest.fixture
@@ -26,3 +47,147 @@ def settings(data_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield tmp_path_factory.mktemp("session-data")
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------------------------
+
+
+class PostgresServer:
+    """Creates and drops throw-away databases on the server named by CALSYNC_TEST_POSTGRES_URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url).set(drivername="postgresql+psycopg")
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+
+    def create(self, prefix: str = "calsync_test") -> str:
+        name = f"{prefix}_{secrets.token_hex(6)}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(NO_POSTGRES)
+    server = PostgresServer(url)
+    yield server
+    server.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_session_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """One fresh, migrated database for the whole session (``calsync_test_<random>``), dropped at the end."""
+    url = postgres_server.create()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        postgres_server.drop(url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (migrating once per session keeps the suite quick)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "calsync.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty database URL: a copied SQLite file, or the session's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        target = tmp_path / "db" / "calsync.db"
+        target.parent.mkdir()
+        shutil.copy(sqlite_template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_session_url")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+class FixedClock:
+    """A clock tests move by hand: ``clock.now`` is what every service sees as the present."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def ctx(database: Database, clock: FixedClock) -> ServiceContext:
+    return ServiceContext(db=database, clock=clock)
+
+
+Snapshot = dict[str, list[tuple[object, ...]]]
+
+
+@pytest.fixture
+def snapshot(database: Database) -> Callable[[], Snapshot]:
+    """Every row of every table, ordered: compare before and after to show that nothing stored changed."""
+
+    def take() -> Snapshot:
+        result: Snapshot = {}
+        with database.engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                rows = conn.execute(table.select().order_by(*table.primary_key.columns)).all()
+                result[table.name] = [tuple(row) for row in rows]
+        return result
+
+    return take
+
+
+# ---- the sandbox on a real HTTPS socket, shared by every suite; reset between tests -------------------------
+
+
+@pytest.fixture(scope="session")
+def running_sandbox(session_data_dir: Path) -> Iterator[RunningSandbox]:
+    running = start_in_thread(Sandbox(seed=1234), session_data_dir)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sandbox(running_sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
+    """The shared running sandbox, emptied and healed before each test."""
+    running_sandbox.sandbox.reset()
+    running_sandbox.sandbox.context.auto_consent = False
+    yield running_sandbox
+    running_sandbox.sandbox.faults.reset()

@@ -1,0 +1,92 @@
+"""Engines and sessions for SQLite and PostgreSQL: the same code on both.
+
+SQLite (the embedded default, one file in the data directory) is opened with foreign keys on, WAL journaling (so
+readers do not block the writer), a busy timeout, and explicit transactions: write units of work begin with
+``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of failing half-way when a read lock cannot
+be upgraded. PostgreSQL uses its defaults (READ COMMITTED); writers lock the rows they change
+(``SELECT ... FOR UPDATE``) in the repositories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from calsync.errors import ConfigurationError
+from calsync.store.outbox import ChangeHook, mark_changed
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_BEGIN_OPTION = "calsync_sqlite_begin"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for ``url``; SQLite files get their directory created and the pragmas above."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"{url!r} is not a database URL; use e.g. sqlite:////path/calsync.db or "
+            "postgresql+psycopg://user@host:5432/dbname"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, echo=echo, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    raise ConfigurationError(f"unsupported database {backend!r}; calsync runs on sqlite or postgresql")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (pysqlite's own is lazy and wrong)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """One database: an engine, session factories for writing and for reading, and the change hooks.
+
+    ``change_hooks`` run inside every writing unit of work that recorded changes, before it commits (see
+    :mod:`calsync.store.outbox`). Tests append a recorder; the sync issue fills in :func:`mark_changed`.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self.dialect = self.engine.dialect.name
+        reader = self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        self._writer = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self._reader = sessionmaker(reader, expire_on_commit=False, autoflush=True)
+        self.change_hooks: list[ChangeHook] = [mark_changed]
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A session inside one transaction: committed if the block succeeds, rolled back if it raises."""
+        factory = self._writer if write else self._reader
+        with factory() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,51 @@
+"""The FastAPI application factory: ``create_app(settings)``.
+
+Reads nothing from the environment: the settings come in (design.md §7.9). The database is opened here, the
+migrations are *not* applied (``calsync db upgrade``, ``serve`` and ``demo`` do that before serving).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from calsync import __version__
+from calsync.config import Settings
+from calsync.services.context import Clock, ServiceContext, system_clock
+from calsync.store.db import Database
+from calsync.web import errors
+from calsync.web.routes import events, organizations, people, session
+from calsync.web.schemas import Health
+from calsync.web.sessions import SessionSigner, load_or_create_key
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings, *, database: Database | None = None, clock: Clock = system_clock) -> FastAPI:
+    """The API for ``settings``. Tests may pass their own ``database`` and a fixed ``clock``."""
+    db = database or Database(settings.effective_database_url, echo=settings.sql_echo)
+    app = FastAPI(
+        title="calsync",
+        version=__version__,
+        description="The events platform behind calsync: organizations, people, events and RSVPs. "
+        "Authenticate with `Authorization: Bearer <api token>` or the session cookie from `POST /api/v1/session`.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.ctx = ServiceContext(db=db, clock=clock)
+    app.state.signer = SessionSigner(load_or_create_key(settings.ensure_data_dir()))
+    app.state.secure_cookies = settings.effective_base_url.startswith("https://")
+    errors.install(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (organizations.router, people.router, events.router, session.router):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
+    def healthz() -> Health:
+        with db.session(write=False) as s:
+            s.execute(text("SELECT 1"))
+        return Health(status="ok", database=db.dialect)
+
+    return app
