@@ -1,0 +1,1 @@
+"""Google Calendar v3 and Google OAuth adapters."""

@@ -1,0 +1,179 @@
+"""calsync's entries in a Google calendar: how they are written, found, and read back (provider-facts §1).
+
+**How an entry is made.** ``events.import`` places a private copy in the person's target calendar whose
+organizer is the event's organizer and whose attendee is the person, with their answer as ``responseStatus``.
+That is the documented way (§1.1, ``organizer`` writable only on import) to give the person Google's own RSVP
+controls (Yes / Maybe / No) on an entry that calsync wrote with their token; an ``insert`` would make them the
+organizer, with no RSVP controls. Import cannot take a client-chosen ``id`` (§1.2: supply only one of ``id`` and
+``iCalUID``), so idempotency rests on a deterministic iCalUID (``calsync.core.entry.ical_uid``) plus private
+extended properties carrying calsync's key; before any re-create after a lost answer the engine looks the entry
+up by that key (§1.3 warns collisions are not always detected at create time).
+
+**What is read back.** The person's answer is the ``responseStatus`` of the attendee with ``self: true`` (or
+their email); a ``cancelled`` status in an incremental listing means they deleted it (§1.2, §1.4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from calsync.core.entry import KEY_PROPERTY, EntryContent, conn_tag, ical_uid
+from calsync.core.model import RsvpStatus
+from calsync.core.plan import ListedEntry, Remote, RemoteState
+from calsync.errors import ProviderConflict, ProviderGone
+from calsync.providers.base import PullPage, Written
+from calsync.providers.google.rest import GoogleRest
+
+CONN_PROPERTY = "calsyncConn"
+"""Private property ``<installation>.<connection>``: lists every entry of one connection with one filter."""
+FINGERPRINT_PROPERTY = "calsyncFingerprint"
+
+TO_GOOGLE = {
+    RsvpStatus.ACCEPTED: "accepted",
+    RsvpStatus.TENTATIVE: "tentative",
+    RsvpStatus.DECLINED: "declined",
+    RsvpStatus.NEEDS_ACTION: "needsAction",
+}
+FROM_GOOGLE = {v: k for k, v in TO_GOOGLE.items()}
+
+
+def _when(value: str, all_day: bool, zone: str) -> dict[str, str]:
+    return {"date": value} if all_day else {"dateTime": value, "timeZone": zone}
+
+
+def entry_body(content: EntryContent, generation: int) -> dict[str, Any]:
+    """The Event resource calsync imports or patches for ``content``."""
+    return {
+        "iCalUID": ical_uid(content.key, generation),
+        "summary": content.title,
+        "description": content.description,
+        "location": content.location,
+        "start": _when(content.start, content.all_day, content.timezone),
+        "end": _when(content.end, content.all_day, content.timezone),
+        "organizer": {"email": content.organizer_email, "displayName": content.organizer_name},
+        "attendees": [{"email": content.attendee_email, "responseStatus": TO_GOOGLE[content.response]}],
+        "source": {"title": "Event page", "url": content.link},
+        "status": "confirmed",
+        "transparency": "opaque",
+        "extendedProperties": {
+            "private": {
+                KEY_PROPERTY: content.key,
+                CONN_PROPERTY: conn_tag(content.key),
+                FINGERPRINT_PROPERTY: content.fingerprint(),
+            }
+        },
+    }
+
+
+def answer_of(item: dict[str, Any], account_email: str) -> RsvpStatus | None:
+    """The person's answer on their copy: the attendee marked ``self``, else the one with their email."""
+    attendees = item.get("attendees") or []
+    mine = next((a for a in attendees if a.get("self")), None) or next(
+        (a for a in attendees if str(a.get("email", "")).lower() == account_email.lower()), None
+    )
+    return FROM_GOOGLE.get(str(mine.get("responseStatus"))) if mine else None
+
+
+def key_of(item: dict[str, Any]) -> str | None:
+    value = ((item.get("extendedProperties") or {}).get("private") or {}).get(KEY_PROPERTY)
+    return str(value) if value else None
+
+
+class GoogleEntries:
+    """Writes, look-ups, listings and incremental pulls of calsync's entries in one account's calendars."""
+
+    def __init__(self, rest: GoogleRest, account_email: str) -> None:
+        self.rest = rest
+        self.account_email = account_email
+
+    @staticmethod
+    def _cal(calendar_id: str) -> str:
+        return httpx.URL("/" + calendar_id).raw_path.decode()[1:]  # percent-encode ids like a@group.calendar...
+
+    def create(self, token: str, calendar_id: str, content: EntryContent, generation: int) -> Written:
+        """events.import. A 409 (the id is taken) means a copy exists: it is looked up and adopted."""
+        try:
+            item = self.rest.call(
+                "POST", f"calendars/{self._cal(calendar_id)}/events/import", token, json=entry_body(content, generation)
+            ).json()
+        except ProviderConflict:
+            found = self.lookup(token, calendar_id, content.key)
+            if not found:
+                raise
+            return Written(found[0].provider_id, found[0].etag)
+        return Written(str(item["id"]), item.get("etag"))
+
+    def update(
+        self, token: str, calendar_id: str, provider_id: str, content: EntryContent, generation: int, etag: str | None
+    ) -> Written:
+        """events.patch conditional on the etag (412 -> ProviderConflict: re-read and re-plan)."""
+        body = entry_body(content, generation)
+        body.pop("iCalUID")
+        body.pop("organizer")  # read-only except on import (§1.2)
+        headers = {"If-Match": etag} if etag else None
+        item = self.rest.call(
+            "PATCH", f"calendars/{self._cal(calendar_id)}/events/{provider_id}", token, json=body, headers=headers
+        ).json()
+        return Written(str(item["id"]), item.get("etag"))
+
+    def delete(self, token: str, calendar_id: str, provider_id: str) -> None:
+        """events.delete; already gone (404, 410 ``deleted``) counts as done (peer lesson 14)."""
+        try:
+            self.rest.call("DELETE", f"calendars/{self._cal(calendar_id)}/events/{provider_id}", token)
+        except ProviderGone:
+            return
+
+    def _list(self, token: str, calendar_id: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        page: str | None = None
+        while True:
+            query = {**params, **({"pageToken": page} if page else {})}
+            body = self.rest.call("GET", f"calendars/{self._cal(calendar_id)}/events", token, params=query).json()
+            yield from body.get("items", [])
+            page = body.get("nextPageToken")
+            if not page:
+                return
+
+    def _listed(self, item: dict[str, Any]) -> ListedEntry | None:
+        key = key_of(item)
+        if key is None or item.get("status") == "cancelled":
+            return None
+        return ListedEntry(key, str(item["id"]), item.get("etag"), answer_of(item, self.account_email))
+
+    def lookup(self, token: str, calendar_id: str, key: str) -> list[ListedEntry]:
+        """Live entries carrying ``key`` (a lost create, a 409): private-property filter (§1.2)."""
+        params = {"privateExtendedProperty": f"{KEY_PROPERTY}={key}", "maxResults": "50"}
+        return [e for item in self._list(token, calendar_id, params) if (e := self._listed(item))]
+
+    def list_connection(self, token: str, calendar_id: str, tag: str) -> list[ListedEntry]:
+        """Every live entry of one connection in ``calendar_id`` (full reconcile), all pages."""
+        params = {"privateExtendedProperty": f"{CONN_PROPERTY}={tag}", "maxResults": "2500"}
+        return [e for item in self._list(token, calendar_id, params) if (e := self._listed(item))]
+
+    def pull(self, token: str, calendar_id: str, cursor: str | None, now: dt.datetime) -> PullPage:
+        """Incremental changes with ``syncToken`` (410 -> ProviderSyncReset); without a cursor a full listing
+        from a day back, which ends in the first ``nextSyncToken`` (§1.4: the token only on the last page)."""
+        params: dict[str, str] = {"maxResults": "2500"}
+        if cursor:
+            params["syncToken"] = cursor
+        else:
+            params["timeMin"] = (now - dt.timedelta(days=1)).isoformat()
+        changes: list[tuple[str, Remote]] = []
+        page: str | None = None
+        while True:
+            query = {**params, **({"pageToken": page} if page else {})}
+            body = self.rest.call("GET", f"calendars/{self._cal(calendar_id)}/events", token, params=query).json()
+            for item in body.get("items", []):
+                pid = str(item.get("id"))
+                if item.get("status") == "cancelled":
+                    changes.append((pid, Remote(RemoteState.ABSENT, pid)))
+                elif key_of(item) is not None:
+                    changes.append(
+                        (pid, Remote(RemoteState.PRESENT, pid, item.get("etag"), answer_of(item, self.account_email)))
+                    )
+            page = body.get("nextPageToken")
+            if not page:
+                return PullPage(changes, body.get("nextSyncToken"))

@@ -1,0 +1,1 @@
+"""Microsoft Graph (calendar) and Microsoft identity platform adapters."""

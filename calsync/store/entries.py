@@ -1,0 +1,147 @@
+"""Entries (the last-synced leg per connection and event): the only queries on that table."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from calsync.core.plan import Synced
+from calsync.store.sync_models import EntryRow
+
+
+@dataclasses.dataclass(frozen=True)
+class EntryRecord:
+    id: int
+    connection_id: int
+    event_id: int
+    synced: Synced
+    dirty: bool
+    change_seq: int
+    last_error: str | None
+    last_attempt_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+def _record(row: EntryRow) -> EntryRecord:
+    synced = Synced(
+        provider_id=row.provider_id,
+        calendar_id=row.calendar_id,
+        etag=row.etag,
+        fingerprint=row.fingerprint,
+        response=row.response,
+        rsvp_version=row.rsvp_version,
+        tombstone=row.tombstone,
+        create_pending=row.create_pending,
+        generation=row.generation,
+    )
+    return EntryRecord(
+        row.id, row.connection_id, row.event_id, synced, row.dirty, row.change_seq or 0, row.last_error,
+        row.last_attempt_at, row.updated_at,
+    )
+
+
+class EntryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, connection_id: int, event_id: int) -> EntryRecord | None:
+        row = self.session.scalar(
+            select(EntryRow).where(EntryRow.connection_id == connection_id, EntryRow.event_id == event_id)
+        )
+        return None if row is None else _record(row)
+
+    def for_connection(self, connection_id: int, *, dirty_only: bool = False) -> list[EntryRecord]:
+        query = select(EntryRow).where(EntryRow.connection_id == connection_id)
+        if dirty_only:
+            query = query.where(EntryRow.dirty.is_(True))
+        return [_record(r) for r in self.session.scalars(query.order_by(EntryRow.event_id))]
+
+    def by_provider_ids(self, connection_id: int, provider_ids: list[str]) -> list[EntryRecord]:
+        if not provider_ids:
+            return []
+        rows = self.session.scalars(
+            select(EntryRow).where(EntryRow.connection_id == connection_id, EntryRow.provider_id.in_(provider_ids))
+        )
+        return [_record(r) for r in rows]
+
+    def mapped(self, connection_id: int) -> list[EntryRecord]:
+        """Entries that exist at the provider as far as calsync knows."""
+        rows = self.session.scalars(
+            select(EntryRow).where(EntryRow.connection_id == connection_id, EntryRow.provider_id.is_not(None))
+        )
+        return [_record(r) for r in rows]
+
+    def save(self, connection_id: int, event_id: int, now: dt.datetime, **fields: Any) -> EntryRecord:
+        """Insert or update the entry of (connection, event); the unique pair makes a second row impossible."""
+        row = self.session.scalar(
+            select(EntryRow).where(EntryRow.connection_id == connection_id, EntryRow.event_id == event_id)
+        )
+        if row is None:
+            row = EntryRow(connection_id=connection_id, event_id=event_id, updated_at=now, **fields)
+            self.session.add(row)
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = now
+        self.session.flush()
+        return _record(row)
+
+    def mark_dirty(self, connection_id: int, event_ids: list[int] | None, now: dt.datetime) -> None:
+        """Flag entries for the next round (all of a connection's when ``event_ids`` is None), creating rows
+        for events that have none yet. ``change_seq`` grows so an in-flight round cannot clear this mark."""
+        query = update(EntryRow).where(EntryRow.connection_id == connection_id)
+        if event_ids is not None:
+            existing = set(
+                self.session.scalars(
+                    select(EntryRow.event_id).where(
+                        EntryRow.connection_id == connection_id, EntryRow.event_id.in_(event_ids)
+                    )
+                )
+            )
+            for event_id in sorted(set(event_ids) - existing):
+                self.session.add(EntryRow(connection_id=connection_id, event_id=event_id, updated_at=now, dirty=True))
+            query = query.where(EntryRow.event_id.in_(event_ids))
+        self.session.execute(query.values(dirty=True, change_seq=EntryRow.change_seq + 1))
+        self.session.flush()
+
+    def clean(self, connection_id: int, event_id: int, seen_seq: int) -> bool:
+        """Clear ``dirty`` unless the entry was marked again since ``seen_seq`` was read."""
+        result = self.session.execute(
+            update(EntryRow)
+            .where(
+                EntryRow.connection_id == connection_id, EntryRow.event_id == event_id, EntryRow.change_seq == seen_seq
+            )
+            .values(dirty=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def save_synced(
+        self, connection_id: int, event_id: int, synced: Synced, now: dt.datetime, *, last_error: str | None = None
+    ) -> None:
+        """Record the last-synced leg of one entry (the engine's only write to entries)."""
+        self.save(
+            connection_id,
+            event_id,
+            now,
+            provider_id=synced.provider_id,
+            calendar_id=synced.calendar_id,
+            etag=synced.etag,
+            fingerprint=synced.fingerprint,
+            response=synced.response,
+            rsvp_version=synced.rsvp_version,
+            tombstone=synced.tombstone,
+            create_pending=synced.create_pending,
+            generation=synced.generation,
+            last_error=last_error,
+            last_attempt_at=now,
+        )
+
+    def remove(self, connection_id: int, event_ids: list[int]) -> None:
+        if event_ids:
+            self.session.execute(
+                delete(EntryRow).where(EntryRow.connection_id == connection_id, EntryRow.event_id.in_(event_ids))
+            )
