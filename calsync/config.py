@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,37 @@ class Settings(BaseSettings):
         "Unset means http://<host>:<port>.",
     )
     log_level: str = Field(default="INFO", description="Python logging level name.")
+
+    # ---- calendar providers (issue 4) -------------------------------------------------------------------------
+    google_client_id: str | None = Field(default=None, description="Google OAuth client id (web application).")
+    google_client_secret: SecretStr | None = Field(default=None, description="Google OAuth client secret.")
+    microsoft_client_id: str | None = Field(default=None, description="Microsoft Entra app (client) id.")
+    microsoft_client_secret: SecretStr | None = Field(default=None, description="Microsoft app client secret.")
+    sandbox_map: Path | None = Field(
+        default=None,
+        description="Point both providers at a running sandbox: the sandbox.json that `calsync sandbox` wrote. "
+        "Unset means the real Google and Microsoft endpoints.",
+    )
+    token_keys: SecretStr | None = Field(
+        default=None,
+        description="Token encryption keys 'id1=fernetkey,id2=...' (first is primary). Unset means the key file "
+        "<data_dir>/token-keys.json, created owner-only on first run.",
+    )
+
+    # ---- sync (issue 5) ---------------------------------------------------------------------------------------
+    poll_interval: float = Field(
+        default=300.0, description="Seconds between pulls of each connection when no push notification arrives."
+    )
+    worker_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Connections one worker process syncs at once."
+    )
+    lease_seconds: float = Field(default=30.0, description="How long a worker's claim on a connection lasts unrenewed.")
+    push_notifications: bool = Field(
+        default=True, description="Open Google watch channels and Graph subscriptions (needs a reachable webhook URL)."
+    )
+    webhook_base_url: str | None = Field(
+        default=None, description="Public URL the providers post notifications to. Unset means base_url."
+    )
     sql_echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
 
     @property
@@ -52,6 +83,10 @@ class Settings(BaseSettings):
     def effective_base_url(self) -> str:
         """The public URL in force, without a trailing slash."""
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_webhook_base_url(self) -> str:
+        return (self.webhook_base_url or self.effective_base_url).rstrip("/")
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory (owner-only) if it does not exist yet, and return it."""

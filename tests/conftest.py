@@ -20,9 +20,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from calsync.config import Settings
+from calsync.core.connection import Provider
+from calsync.providers.config import ClientCredentials, ProviderConfig
 from calsync.sandbox.app import Sandbox
 from calsync.sandbox.server import RunningSandbox, start_in_thread
 from calsync.services.context import ServiceContext
+from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
 from calsync.store.migrate import upgrade
 from calsync.store.models import Base
@@ -191,3 +194,34 @@ def sandbox(running_sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
     running_sandbox.sandbox.context.auto_consent = False
     yield running_sandbox
     running_sandbox.sandbox.faults.reset()
+
+
+# ---- calsync pointed at the sandbox ------------------------------------------------------------------------
+
+GOOGLE_CLIENT = ClientCredentials("calsync-test.apps.googleusercontent.com", "google-test-secret")
+MICROSOFT_CLIENT = ClientCredentials("6731de76-14a6-49ae-97bc-6eba6914391e", "microsoft-test-secret")
+REDIRECT = "http://127.0.0.1:8000/oauth/{provider}/callback"
+
+
+def redirect_uri(provider: Provider) -> str:
+    return REDIRECT.format(provider=provider.value)
+
+
+@pytest.fixture
+def provider_config(sandbox: RunningSandbox) -> ProviderConfig:
+    sb = sandbox.sandbox
+    sb.context.auto_consent = True
+    if hasattr(sb.google, "register_client"):
+        sb.google.register_client(GOOGLE_CLIENT.client_id, GOOGLE_CLIENT.client_secret, [redirect_uri(Provider.GOOGLE)])
+    sb.microsoft.register_client(
+        MICROSOFT_CLIENT.client_id, MICROSOFT_CLIENT.client_secret, [redirect_uri(Provider.MICROSOFT)]
+    )
+    return ProviderConfig.from_sandbox_map(sandbox.endpoints, GOOGLE_CLIENT, MICROSOFT_CLIENT)
+
+
+@pytest.fixture
+def runtime(settings: Settings, database: Database, provider_config: ProviderConfig) -> Iterator[Runtime]:
+    """calsync's runtime on the test database with both providers pointed at the sandbox (real clock)."""
+    rt = build_runtime(settings, database=database, providers=provider_config)
+    yield rt
+    rt.close()

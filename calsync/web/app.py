@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from calsync import __version__
 from calsync.config import Settings
-from calsync.services.context import Clock, ServiceContext, system_clock
+from calsync.services.context import Clock, system_clock
+from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
 from calsync.web import errors
 from calsync.web.routes import events, organizations, people, session
@@ -21,9 +22,17 @@ from calsync.web.sessions import SessionSigner, load_or_create_key
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings, *, database: Database | None = None, clock: Clock = system_clock) -> FastAPI:
-    """The API for ``settings``. Tests may pass their own ``database`` and a fixed ``clock``."""
-    db = database or Database(settings.effective_database_url, echo=settings.sql_echo)
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    clock: Clock = system_clock,
+    runtime: Runtime | None = None,
+) -> FastAPI:
+    """The API for ``settings``. Tests may pass their own ``database``, a fixed ``clock``, or a whole ``runtime``
+    (providers pointed at the sandbox)."""
+    runtime = runtime or build_runtime(settings, database=database, clock=clock)
+    db = runtime.db
     app = FastAPI(
         title="calsync",
         version=__version__,
@@ -32,7 +41,8 @@ def create_app(settings: Settings, *, database: Database | None = None, clock: C
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    app.state.ctx = ServiceContext(db=db, clock=clock)
+    app.state.runtime = runtime
+    app.state.ctx = runtime.service
     app.state.signer = SessionSigner(load_or_create_key(settings.ensure_data_dir()))
     app.state.secure_cookies = settings.effective_base_url.startswith("https://")
     errors.install(app)

@@ -13,13 +13,10 @@ import pytest
 
 from calsync.core.connection import Provider
 from calsync.providers.base import Grant
-from calsync.providers.config import ClientCredentials, ProviderConfig
+from calsync.providers.config import ProviderConfig
 from calsync.providers.registry import Providers
 from calsync.sandbox.server import RunningSandbox
-
-GOOGLE_CLIENT = ClientCredentials("calsync-test.apps.googleusercontent.com", "google-test-secret")
-MICROSOFT_CLIENT = ClientCredentials("6731de76-14a6-49ae-97bc-6eba6914391e", "microsoft-test-secret")
-REDIRECT = "http://127.0.0.1:8000/oauth/{provider}/callback"
+from tests.conftest import redirect_uri
 
 PROVIDERS = [pytest.param(Provider.MICROSOFT, id="microsoft")]
 try:  # the Google emulator lands beside this suite; run against it once it registers clients
@@ -29,10 +26,6 @@ try:  # the Google emulator lands beside this suite; run against it once it regi
         PROVIDERS.insert(0, pytest.param(Provider.GOOGLE, id="google"))
 except ImportError:  # pragma: no cover
     pass
-
-
-def redirect_uri(provider: Provider) -> str:
-    return REDIRECT.format(provider=provider.value)
 
 
 @dataclass
@@ -62,18 +55,6 @@ class ProviderEnv:
         return self.providers.oauth(self.provider).finish(
             code=code, state=state, flow_secret=secret, redirect_uri=redirect_uri(self.provider)
         )
-
-
-@pytest.fixture
-def provider_config(sandbox: RunningSandbox) -> ProviderConfig:
-    sb = sandbox.sandbox
-    sb.context.auto_consent = True
-    if hasattr(sb.google, "register_client"):
-        sb.google.register_client(GOOGLE_CLIENT.client_id, GOOGLE_CLIENT.client_secret, [redirect_uri(Provider.GOOGLE)])
-    sb.microsoft.register_client(
-        MICROSOFT_CLIENT.client_id, MICROSOFT_CLIENT.client_secret, [redirect_uri(Provider.MICROSOFT)]
-    )
-    return ProviderConfig.from_sandbox_map(sandbox.endpoints, GOOGLE_CLIENT, MICROSOFT_CLIENT)
 
 
 @pytest.fixture(params=PROVIDERS)

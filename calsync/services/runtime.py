@@ -1,0 +1,75 @@
+"""Everything a calsync process needs, built once from :class:`~calsync.config.Settings` at the edge.
+
+``serve``, ``demo``, ``worker`` and the tests call :func:`build_runtime`; nothing below reads settings again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from calsync.config import Settings
+from calsync.crypto import TokenCipher
+from calsync.errors import ConfigurationError
+from calsync.providers.config import ClientCredentials, GoogleEndpoints, MicrosoftEndpoints, ProviderConfig
+from calsync.providers.registry import Providers
+from calsync.services.connections import CalendarContext
+from calsync.services.context import Clock, ServiceContext, system_clock
+from calsync.store.db import Database
+from calsync.sync.tokens import TokenManager
+
+UNCONFIGURED = ClientCredentials("", "")
+
+
+def provider_config(settings: Settings) -> ProviderConfig:
+    """Endpoints and client credentials from settings: the sandbox's map when ``sandbox_map`` is set."""
+    google = ClientCredentials(
+        settings.google_client_id or "",
+        settings.google_client_secret.get_secret_value() if settings.google_client_secret else "",
+    )
+    microsoft = ClientCredentials(
+        settings.microsoft_client_id or "",
+        settings.microsoft_client_secret.get_secret_value() if settings.microsoft_client_secret else "",
+    )
+    if settings.sandbox_map is None:
+        return ProviderConfig(GoogleEndpoints(), MicrosoftEndpoints(), google, microsoft)
+    try:
+        endpoint_map = json.loads(Path(settings.sandbox_map).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"CALSYNC_SANDBOX_MAP: cannot read {settings.sandbox_map}: {exc}") from exc
+    return ProviderConfig.from_sandbox_map(endpoint_map, google, microsoft)
+
+
+@dataclasses.dataclass
+class Runtime:
+    settings: Settings
+    service: ServiceContext
+    cipher: TokenCipher
+    providers: Providers
+    tokens: TokenManager
+    calendar: CalendarContext
+
+    @property
+    def db(self) -> Database:
+        return self.service.db
+
+    def close(self) -> None:
+        self.providers.close()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    clock: Clock = system_clock,
+    providers: ProviderConfig | None = None,
+) -> Runtime:
+    db = database or Database(settings.effective_database_url, echo=settings.sql_echo)
+    service = ServiceContext(db=db, clock=clock)
+    env_keys = settings.token_keys.get_secret_value() if settings.token_keys else None
+    cipher = TokenCipher.for_data_dir(settings.ensure_data_dir(), env_keys=env_keys)
+    registry = Providers(providers or provider_config(settings))
+    tokens = TokenManager(db, cipher, registry, service.now)
+    calendar = CalendarContext(service, cipher, registry, tokens, settings.effective_base_url)
+    return Runtime(settings, service, cipher, registry, tokens, calendar)
