@@ -16,8 +16,12 @@ from calsync.providers.config import ClientCredentials, GoogleEndpoints, Microso
 from calsync.providers.registry import Providers
 from calsync.services.connections import CalendarContext
 from calsync.services.context import Clock, ServiceContext, system_clock
+from calsync.services.sync_bridge import answer_adopter
 from calsync.store.db import Database
+from calsync.sync.engine import Engine, EngineSettings
+from calsync.sync.limits import Limits
 from calsync.sync.tokens import TokenManager
+from calsync.sync.worker import Worker
 
 UNCONFIGURED = ClientCredentials("", "")
 
@@ -49,6 +53,17 @@ class Runtime:
     providers: Providers
     tokens: TokenManager
     calendar: CalendarContext
+    limits: Limits
+    engine: Engine
+
+    def worker(self, **overrides: object) -> Worker:
+        """A worker on this runtime with the configured concurrency and lease (tests may override)."""
+        options: dict[str, object] = {
+            "concurrency": self.settings.worker_concurrency,
+            "lease_seconds": self.settings.lease_seconds,
+            **overrides,
+        }
+        return Worker(self.db, self.engine, self.limits, clock=self.service.now, **options)  # type: ignore[arg-type]
 
     @property
     def db(self) -> Database:
@@ -72,4 +87,19 @@ def build_runtime(
     registry = Providers(providers or provider_config(settings))
     tokens = TokenManager(db, cipher, registry, service.now)
     calendar = CalendarContext(service, cipher, registry, tokens, settings.effective_base_url)
-    return Runtime(settings, service, cipher, registry, tokens, calendar)
+    limits = Limits()
+    engine = Engine(
+        db=db,
+        tokens=tokens,
+        providers=registry,
+        limits=limits,
+        clock=service.now,
+        settings=EngineSettings(
+            base_url=settings.effective_base_url,
+            poll_interval=settings.poll_interval,
+            push_enabled=settings.push_notifications,
+            webhook_base_url=settings.effective_webhook_base_url,
+        ),
+        adopt_answer=answer_adopter(service),
+    )
+    return Runtime(settings, service, cipher, registry, tokens, calendar, limits, engine)

@@ -259,6 +259,15 @@ class MicrosoftSandbox:
             self.mailboxes.respond(account, event, key, send_response, changes)
         self.subs.notify(changes)
 
+    def set_show_as(self, email: str, event_id: str, show_as: str) -> None:
+        """The mailbox owner changes Show as (free, tentative, busy, oof, workingElsewhere), as the page does."""
+        changes: list[Change] = []
+        with self.state.lock:
+            account = self.state.require_account(email)
+            event = self.mailboxes.find(account, event_id)
+            self.mailboxes.update(account, event, {"showAs": show_as}, None, changes)
+        self.subs.notify(changes)
+
     def delete_as(self, email: str, event_id: str) -> None:
         """The mailbox owner deletes the event in Outlook."""
         changes: list[Change] = []

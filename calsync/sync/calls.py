@@ -1,0 +1,83 @@
+"""Every provider call of one sync round goes through :class:`RoundCalls`.
+
+It keeps the round inside the providers' limits (per-user/per-mailbox token buckets, Graph's 4 concurrent
+requests, Google's per-project budget; :mod:`calsync.sync.limits`), refreshes the access token once when a
+request is answered 401 (the token may have been revoked or expired early), and retries transient failures
+(429, 5xx, timeouts) a bounded number of times with jittered exponential backoff, honouring ``Retry-After``.
+Retrying is safe because every operation the engine sends is idempotent by construction: reads, conditional
+updates, deletes that treat "gone" as done, and creates keyed by a deterministic iCalUID / transactionId
+(design.md §7.6). A second 401, or an auth error at refresh, marks the connection in error and ends the round.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from calsync.core.connection import Provider
+from calsync.errors import ProviderAuthError, ProviderTransient
+from calsync.sync.limits import Limits
+from calsync.sync.tokens import TokenManager
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 3
+MAX_BACKOFF = 8.0
+
+
+class RoundCalls:
+    """Calls for one connection in one round: counts them, limits them, refreshes and retries."""
+
+    def __init__(
+        self,
+        *,
+        connection_id: int,
+        provider: Provider,
+        account: str,
+        token: str,
+        tokens: TokenManager,
+        limits: Limits,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.connection_id = connection_id
+        self.provider = provider
+        self.account = account
+        self.token = token
+        self.tokens = tokens
+        self.limits = limits
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.refreshed = False
+        self.count = 0
+        self.throttled = 0
+        """429s (and rate-limit 403s) the provider answered during this round."""
+
+    def __call__(self, fn: Callable[..., T], *args: object) -> T:
+        bucket = self.limits.bucket(self.provider.value, self.account)
+        for attempt in range(MAX_ATTEMPTS):
+            if self.provider is Provider.GOOGLE:
+                self.limits.project.acquire()
+            bucket.acquire()
+            try:
+                with self.limits.concurrency(self.provider.value, self.account):
+                    self.count += 1
+                    return fn(self.token, *args)
+            except ProviderAuthError as exc:
+                if exc.status == 401 and not self.refreshed:
+                    self.refreshed = True
+                    self.token, _ = self.tokens.access_token(self.connection_id, force_refresh=True)
+                    continue
+                self.tokens.mark_auth_error(self.connection_id, exc)
+                raise
+            except ProviderTransient as exc:
+                if exc.status in (429, 403) or exc.retry_after is not None:
+                    self.throttled += 1
+                    bucket.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+                base = exc.retry_after if exc.retry_after is not None else 0.25 * 2**attempt
+                self.sleep(min(MAX_BACKOFF, base * (1.0 + self.rng.random() * 0.25)))
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover

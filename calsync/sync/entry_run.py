@@ -1,0 +1,206 @@
+"""Executing one entry's plan against the provider, and recording what happened.
+
+The plan (``calsync.core.plan``) is a list of values; this is the only code that turns them into provider calls
+(design.md §7.2). What it guarantees:
+
+- **No second entry from a lost answer.** Before a create is sent, the entry is recorded as ``create_pending``
+  with its generation, in a committed transaction. If the worker dies before the provider's answer is recorded,
+  the next round's plan sees ``create_pending`` and looks the entry up by its key before creating anything.
+- **No blind overwrite.** Updates are conditional on the etag; a 412 makes the executor re-read the entry and the
+  planner decide again with the fresh remote leg (bounded). A 404/410 on update means the person deleted it.
+- **Partial progress is kept.** Whatever was done before a failure is recorded (``finally``), so a retry does
+  not redo a delete or forget a create.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+from calsync.core.entry import EntryContent
+from calsync.core.model import RsvpStatus
+from calsync.core.plan import (
+    Action,
+    AdoptCalendarAnswer,
+    ClearTombstone,
+    Create,
+    Delete,
+    ForgetEntry,
+    Lookup,
+    MarkInSync,
+    Platform,
+    RecordRemote,
+    Remote,
+    RemoteState,
+    SetTombstone,
+    Synced,
+    Update,
+)
+from calsync.errors import ProviderConflict, ProviderGone
+from calsync.providers.base import EntriesPort
+from calsync.store.db import Database
+from calsync.store.entries import EntryRepository
+from calsync.sync.calls import RoundCalls
+
+AnswerAdopter = Callable[[int, RsvpStatus, int | None], int | None]
+"""(event id, status, expected RSVP version) -> the new RSVP version, or None if the RSVP moved meanwhile."""
+
+
+@dataclasses.dataclass
+class EntryTally:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    answers_adopted: int = 0
+    tombstoned: int = 0
+    duplicates_removed: int = 0
+
+
+def _forgotten(s: Synced) -> Synced:
+    return dataclasses.replace(s, provider_id=None, calendar_id=None, etag=None, fingerprint=None, response=None)
+
+
+class EntryRun:
+    """One (connection, event) in one round: execute plans, re-plan when the provider's answer requires it."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        connection_id: int,
+        event_id: int,
+        key: str,
+        calendar_id: str,
+        port: EntriesPort,
+        calls: RoundCalls,
+        adopt: AnswerAdopter,
+        tally: EntryTally,
+        now: Callable[[], dt.datetime],
+        synced: Synced,
+        platform: Platform,
+    ) -> None:
+        self.db = db
+        self.connection_id = connection_id
+        self.event_id = event_id
+        self.key = key
+        self.calendar_id = calendar_id
+        self.port = port
+        self.calls = calls
+        self.adopt = adopt
+        self.tally = tally
+        self.now = now
+        self.synced = synced
+        self.platform = platform
+
+    def save(self, *, last_error: str | None = None) -> None:
+        with self.db.session() as session:
+            EntryRepository(session).save_synced(
+                self.connection_id, self.event_id, self.synced, self.now(), last_error=last_error
+            )
+
+    def execute(self, actions: list[Action]) -> Remote | None:
+        """Run ``actions`` in order. Returns a fresh remote leg when the planner must decide again, else None."""
+        s = self.synced
+        adopted_version: int | None = None
+        try:
+            for action in actions:
+                if isinstance(action, AdoptCalendarAnswer):
+                    new_version = self.adopt(self.event_id, action.status, action.expected_version)
+                    if new_version is not None:
+                        adopted_version = new_version
+                        self.tally.answers_adopted += 1
+                        self.platform = Platform(action.status, new_version)
+                elif isinstance(action, RecordRemote):
+                    s = dataclasses.replace(
+                        s, etag=action.etag, response=action.response, fingerprint=action.fingerprint or s.fingerprint
+                    )
+                elif isinstance(action, ForgetEntry):
+                    s = _forgotten(s)
+                elif isinstance(action, SetTombstone):
+                    s = dataclasses.replace(s, tombstone=True)
+                    self.tally.tombstoned += 1
+                elif isinstance(action, ClearTombstone):
+                    s = dataclasses.replace(s, tombstone=False)
+                elif isinstance(action, Lookup):
+                    s, remote = self._lookup(s, action.key)
+                    return remote
+                elif isinstance(action, Create):
+                    s = self._create(s, action)
+                elif isinstance(action, Update):
+                    try:
+                        written = self.calls(
+                            self.port.update,
+                            action.calendar_id,
+                            action.provider_id,
+                            action.content,
+                            s.generation,
+                            action.etag,
+                        )
+                    except ProviderConflict:  # 412: the entry moved on; re-read it and decide again
+                        s, remote = self._reread(s)
+                        return remote
+                    except ProviderGone:  # deleted in the calendar since we last looked
+                        return Remote(RemoteState.ABSENT, action.provider_id)
+                    s = self._written(s, written.provider_id, written.etag, action.calendar_id, action.content)
+                    self.tally.updated += 1
+                elif isinstance(action, Delete):
+                    self.calls(self.port.delete, action.calendar_id or self.calendar_id, action.provider_id)
+                    s = _forgotten(s)
+                    self.tally.deleted += 1
+                elif isinstance(action, MarkInSync):
+                    s = dataclasses.replace(s, rsvp_version=adopted_version or action.rsvp_version)
+            return None
+        finally:
+            self.synced = s
+
+    @staticmethod
+    def _written(s: Synced, provider_id: str, etag: str | None, calendar_id: str, content: EntryContent) -> Synced:
+        return dataclasses.replace(
+            s,
+            provider_id=provider_id,
+            calendar_id=calendar_id,
+            etag=etag,
+            fingerprint=content.fingerprint(),
+            response=content.response,
+            create_pending=False,
+        )
+
+    def _create(self, s: Synced, action: Create) -> Synced:
+        # Write-ahead: the intent is committed before the provider sees the request.
+        self.synced = dataclasses.replace(
+            s, create_pending=True, generation=action.generation, calendar_id=action.calendar_id
+        )
+        self.save()
+        written = self.calls(self.port.create, action.calendar_id, action.content, action.generation)
+        self.tally.created += 1
+        return self._written(self.synced, written.provider_id, written.etag, action.calendar_id, action.content)
+
+    def _lookup(self, s: Synced, key: str) -> tuple[Synced, Remote]:
+        """A create may have landed: adopt what carries the key (keeping one), or conclude nothing was made."""
+        calendar = s.calendar_id or self.calendar_id
+        found = sorted(self.calls(self.port.lookup, calendar, key), key=lambda e: e.provider_id)
+        for extra in found[1:]:
+            self.calls(self.port.delete, calendar, extra.provider_id)
+            self.tally.duplicates_removed += 1
+        if not found:
+            return dataclasses.replace(s, create_pending=False), Remote()
+        keep = found[0]
+        adopted = dataclasses.replace(
+            s,
+            provider_id=keep.provider_id,
+            calendar_id=calendar,
+            etag=keep.etag,
+            fingerprint=None,
+            create_pending=False,
+        )
+        return adopted, Remote(RemoteState.PRESENT, keep.provider_id, keep.etag, keep.response)
+
+    def _reread(self, s: Synced) -> tuple[Synced, Remote]:
+        calendar = s.calendar_id or self.calendar_id
+        found = [e for e in self.calls(self.port.lookup, calendar, self.key) if e.provider_id == s.provider_id]
+        if not found:
+            return s, Remote(RemoteState.ABSENT, s.provider_id)
+        return dataclasses.replace(s, etag=found[0].etag), Remote(
+            RemoteState.PRESENT, found[0].provider_id, found[0].etag, found[0].response
+        )

@@ -1,0 +1,146 @@
+"""Calendar -> platform, deletions, Resync, reconnect: the seeds' stories on both providers."""
+
+from __future__ import annotations
+
+from calsync.core.model import RsvpStatus
+from calsync.services import connections
+from tests.engine.conftest import World
+
+A, T, D = RsvpStatus.ACCEPTED, RsvpStatus.TENTATIVE, RsvpStatus.DECLINED
+
+
+def _accepted_and_synced(world: World, email: str = "ann@example.com") -> int:
+    world.connect(email)
+    ev = world.event()
+    world.rsvp(email, ev, A)
+    world.sync()
+    return ev
+
+
+def _poll(world: World) -> None:
+    """Make every connection's poll due now (what the poll interval does in production)."""
+    from calsync.store.connections import ConnectionRepository
+
+    with world.runtime.db.session() as s:
+        repo = ConnectionRepository(s)
+        for email, actor in world.people.items():
+            rec = repo.active_for_person(actor.person_id)
+            if rec is not None:
+                repo.update(rec.id, pull_requested=True)
+                repo.mark_due(rec.id, world.ctx.now(), pull=True)
+    world.sync()
+
+
+def test_answer_in_the_calendar_comes_back(world: World) -> None:
+    """Tentative in the calendar becomes a tentative RSVP, marked as set by the calendar, with no echo write."""
+    ev = _accepted_and_synced(world)
+    entry = world.entries("ann@example.com")[0]
+    world.answer_in_calendar("ann@example.com", entry, T)
+    _poll(world)
+    assert world.my_rsvp("ann@example.com", ev) == (T, world.provider.value)
+    reports = world.sync()
+    assert sum(r.calls for r in reports) == 0  # calsync's own state does not echo back as a change
+
+
+def test_decline_in_the_calendar_declines_and_removes(world: World) -> None:
+    """Declining in the calendar (No / Show as Free) declines the RSVP; the entry then goes."""
+    ev = _accepted_and_synced(world)
+    entry = world.entries("ann@example.com")[0]
+    world.answer_in_calendar("ann@example.com", entry, D)
+    _poll(world)
+    assert world.my_rsvp("ann@example.com", ev) == (D, world.provider.value)
+    assert world.entries("ann@example.com") == []
+
+
+def test_deleted_entry_is_not_recreated_until_the_rsvp_changes(world: World) -> None:
+    """Deleted in the calendar while accepted: not re-created on edits; an RSVP change brings it back."""
+    ev = _accepted_and_synced(world)
+    world.delete_in_calendar("ann@example.com", world.entries("ann@example.com")[0])
+    _poll(world)
+    world.edit(ev, title="Launch party (moved)")
+    world.sync()
+    _poll(world)
+    assert world.entries("ann@example.com") == []
+    assert world.my_rsvp("ann@example.com", ev)[0] is A
+    world.rsvp("ann@example.com", ev, T)
+    world.sync()
+    assert world.titles("ann@example.com") == ["Launch party (moved)"]
+
+
+def test_resync_brings_back_deleted_entries(world: World) -> None:
+    """A person's Resync reconciles everything, tombstoned entries included."""
+    _accepted_and_synced(world)
+    world.delete_in_calendar("ann@example.com", world.entries("ann@example.com")[0])
+    _poll(world)
+    assert world.entries("ann@example.com") == []
+    connections.request_resync(world.runtime.calendar, world.person("ann@example.com"))
+    world.sync()
+    assert world.titles("ann@example.com") == ["Launch party"]
+
+
+def test_both_sides_changed_platform_wins(world: World) -> None:
+    """Tentative in the calendar and declined in the platform before a sync: the platform's answer holds."""
+    ev = _accepted_and_synced(world)
+    world.answer_in_calendar("ann@example.com", world.entries("ann@example.com")[0], T)
+    world.rsvp("ann@example.com", ev, D)
+    _poll(world)
+    assert world.my_rsvp("ann@example.com", ev) == (D, "platform")
+    assert world.entries("ann@example.com") == []
+
+
+def test_disconnect_and_reconnect_adopts_without_duplicates(world: World) -> None:
+    """Entries left in the calendar at disconnect are adopted on reconnect: still one per event."""
+    ev = _accepted_and_synced(world)
+    second = world.event("Second")
+    world.rsvp("ann@example.com", second, A)
+    world.sync()
+    connections.disconnect(world.runtime.calendar, world.person("ann@example.com"))
+    world.edit(ev, title="Launch party (new room)")
+    world.connect("ann@example.com")
+    world.sync()
+    assert world.titles("ann@example.com") == ["Launch party (new room)", "Second"]
+
+
+def test_revoked_grant_then_reconnect_zero_duplicates(world: World) -> None:
+    """A revoked grant puts the connection in error; after reconnecting, everything is there exactly once."""
+    ev = _accepted_and_synced(world)
+    if world.provider.value == "google":
+        world.emulator.revoke_grants("ann@example.com")
+    else:
+        world.emulator.revoke("ann@example.com")
+    world.rsvp("ann@example.com", world.event("While broken"), A)
+    from calsync.store.connections import ConnectionRepository
+
+    with world.runtime.db.session() as s:  # the access token is still valid for a while: force a refresh
+        rec = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
+        assert rec is not None
+        ConnectionRepository(s).update(rec.id, token_expires_at=world.ctx.now())
+    world.sync()
+    status = connections.my_connection(world.runtime.calendar, world.person("ann@example.com"))
+    assert status is not None and status.status.value == "error" and status.need_full_sync
+    assert "connect it again" in (status.error_reason or "")
+    world.connect("ann@example.com")
+    world.sync()
+    assert world.titles("ann@example.com") == ["Launch party", "While broken"]
+    del ev
+
+
+def test_target_calendar_change_moves_entries(world: World) -> None:
+    """Choosing a dedicated calendar moves the entries there; the primary calendar no longer holds them."""
+    _accepted_and_synced(world)
+    conn = connections.set_target(world.runtime.calendar, world.person("ann@example.com"), create_dedicated=True)
+    world.sync()
+    assert world.entries("ann@example.com") == []
+    if world.provider.value == "google":
+        moved = [
+            e
+            for e in world.emulator.events("ann@example.com", conn.target_calendar_id)
+            if e.get("status") != "cancelled"
+        ]
+    else:
+        moved = [
+            e
+            for e in world.emulator.events("ann@example.com")
+            if not e.get("isCancelled") and e.get("calendarId") == conn.target_calendar_id
+        ]
+    assert [e.get("summary") or e.get("subject") for e in moved] == ["Launch party"]

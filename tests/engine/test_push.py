@@ -1,0 +1,81 @@
+"""Platform -> calendar: RSVPs and event changes become exactly one entry, kept right, on both providers."""
+
+from __future__ import annotations
+
+from calsync.core.model import RsvpStatus
+from tests.engine.conftest import World
+
+A, T, D = RsvpStatus.ACCEPTED, RsvpStatus.TENTATIVE, RsvpStatus.DECLINED
+
+
+def test_accept_creates_one_entry_and_tentative_shows_tentative(world: World) -> None:
+    """Accepting puts one entry in the calendar; switching to tentative updates the same entry."""
+    world.connect("ann@example.com")
+    ev = world.event()
+    world.rsvp("ann@example.com", ev, A)
+    world.sync()
+    assert world.titles("ann@example.com") == ["Launch party"]
+    first = world.entries("ann@example.com")[0]
+    world.rsvp("ann@example.com", ev, T)
+    world.sync()
+    entries = world.entries("ann@example.com")
+    assert [e["id"] for e in entries] == [first["id"]]
+    if world.provider.value == "google":
+        assert entries[0]["attendees"][0]["responseStatus"] == "tentative"
+    else:
+        assert entries[0]["showAs"] == "tentative"
+
+
+def test_event_edited_five_times_gives_one_updated_entry(world: World) -> None:
+    """Five edits to the event leave one entry, showing the last title, updated in place."""
+    world.connect("ann@example.com")
+    ev = world.event()
+    world.rsvp("ann@example.com", ev, A)
+    world.sync()
+    entry_id = world.entries("ann@example.com")[0]["id"]
+    for i in range(5):
+        world.edit(ev, title=f"Launch party v{i + 1}")
+        world.sync()
+    entries = world.entries("ann@example.com")
+    assert [e["id"] for e in entries] == [entry_id]
+    assert world.titles("ann@example.com") == ["Launch party v5"]
+
+
+def test_decline_and_cancel_remove_the_entry(world: World) -> None:
+    """Declining removes the entry; a cancelled event's entry goes too."""
+    world.connect("ann@example.com")
+    world.connect("bob@example.com")
+    ev = world.event()
+    world.rsvp("ann@example.com", ev, A)
+    world.rsvp("bob@example.com", ev, A)
+    world.sync()
+    assert world.titles("ann@example.com") == ["Launch party"] == world.titles("bob@example.com")
+    world.rsvp("ann@example.com", ev, D)
+    world.sync()
+    assert world.entries("ann@example.com") == []
+    world.cancel(ev)
+    world.sync()
+    assert world.entries("bob@example.com") == []
+
+
+def test_no_op_change_costs_no_call(world: World) -> None:
+    """An edit that changes nothing the calendar shows makes a round with zero provider calls."""
+    world.connect("ann@example.com")
+    ev = world.event()
+    world.rsvp("ann@example.com", ev, A)
+    world.sync()
+    world.edit(ev, title="Launch party")  # same title: no change at all
+    world.rsvp("ann@example.com", ev, A)  # same answer
+    reports = world.sync()
+    assert sum(r.calls for r in reports) == 0
+
+
+def test_connect_backfills_upcoming_accepted_events(world: World) -> None:
+    """Events accepted before connecting are added when the calendar is connected (tentative too)."""
+    a, b, c = world.event("A"), world.event("B"), world.event("C")
+    world.rsvp("ann@example.com", a, A)
+    world.rsvp("ann@example.com", b, T)
+    world.rsvp("ann@example.com", c, D)
+    world.connect("ann@example.com")
+    world.sync()
+    assert world.titles("ann@example.com") == ["A", "B"]
