@@ -9,6 +9,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import httpx
+
 from calsync.config import Settings
 from calsync.crypto import TokenCipher
 from calsync.errors import ConfigurationError
@@ -79,12 +81,14 @@ def build_runtime(
     database: Database | None = None,
     clock: Clock = system_clock,
     providers: ProviderConfig | None = None,
+    http: httpx.Client | None = None,
 ) -> Runtime:
+    """``http`` replaces the pooled HTTP client the adapters share (tests substitute at the transport)."""
     db = database or Database(settings.effective_database_url, echo=settings.sql_echo)
     service = ServiceContext(db=db, clock=clock)
     env_keys = settings.token_keys.get_secret_value() if settings.token_keys else None
     cipher = TokenCipher.for_data_dir(settings.ensure_data_dir(), env_keys=env_keys)
-    registry = Providers(providers or provider_config(settings))
+    registry = Providers(providers or provider_config(settings), http=http)
     tokens = TokenManager(db, cipher, registry, service.now)
     calendar = CalendarContext(service, cipher, registry, tokens, settings.effective_base_url)
     limits = Limits()
