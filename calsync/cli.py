@@ -9,10 +9,11 @@ import functools
 import json
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -21,6 +22,9 @@ from rich.table import Table
 
 from calsync.config import Settings
 from calsync.errors import CalsyncError, ConfigurationError, InvalidInput
+
+if TYPE_CHECKING:
+    from calsync.services.runtime import Runtime
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,6 +58,8 @@ class _App(typer.Typer):
 app = _App(help="calsync: your RSVPs in Google Calendar or Outlook, and calendar RSVPs back.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: apply migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="Token encryption keys: rotate them.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 err = Console(stderr=True)
 
@@ -114,21 +120,30 @@ def _safe_url(url: str) -> str:
         return "<unparseable url>"
 
 
-def _serve(settings: Settings, banner: Callable[[], None] | None = None) -> None:
+def _serve(settings: Settings, banner: Callable[[], None] | None = None, *, runtime: Runtime | None = None) -> None:
+    """Serve the web app with the sync workers (and their housekeeping) in the same process."""
     import uvicorn
 
-    from calsync.store.db import Database
+    from calsync.services.runtime import build_runtime
     from calsync.web.app import create_app
 
-    app_ = create_app(settings, database=Database(settings.effective_database_url, echo=settings.sql_echo))
+    runtime = runtime or build_runtime(settings)
+    app_ = create_app(settings, runtime=runtime)
     config = uvicorn.Config(app_, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     server = uvicorn.Server(config)
+    stop = threading.Event()
+    worker = threading.Thread(target=runtime.worker().run, args=(stop,), name="calsync-worker", daemon=True)
     if banner is not None:
         banner()
+    worker.start()
     try:
         server.run()
     except OSError as exc:
         raise _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", 2) from None
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        runtime.close()
 
 
 @app.command()
@@ -137,7 +152,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default CALSYNC_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default CALSYNC_PORT or 8000).")] = None,
 ) -> None:
-    """Apply migrations, then serve the API (OpenAPI at /docs)."""
+    """Apply migrations, then serve the web app and API (OpenAPI at /docs) with sync workers in-process."""
     from calsync.store.migrate import upgrade
 
     settings = _settings(host=host, port=port)
@@ -149,28 +164,86 @@ def serve(
 
 @app.command()
 @one_line_errors
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="Connections synced at once (default CALSYNC_WORKER_CONCURRENCY)."),
+    ] = None,
+) -> None:
+    """Run sync workers only (as many processes on as many hosts as the database serves); Ctrl-C or SIGTERM stops."""
+    import signal
+
+    from calsync.services.runtime import build_runtime
+    from calsync.store.migrate import upgrade
+
+    settings = _settings() if concurrency is None else _settings(worker_concurrency=concurrency)
+    settings.ensure_data_dir()
+    upgrade(settings.effective_database_url)
+    runtime = build_runtime(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    w = runtime.worker()
+    err.print(
+        f"[green]calsync worker[/] {w.id} on {_safe_url(settings.effective_database_url)} "
+        f"({settings.worker_concurrency} at once)"
+    )
+    try:
+        w.run(stop)
+    finally:
+        runtime.close()
+
+
+@app.command()
+@one_line_errors
 def demo(
     host: Annotated[str | None, typer.Option(help="Address to bind (default CALSYNC_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default CALSYNC_PORT or 8000).")] = None,
+    sandbox_port: Annotated[int, typer.Option(min=0, max=65535, help="HTTPS port of the sandbox (0: any).")] = 8443,
 ) -> None:
-    """A fresh demo on SQLite in <data_dir>/demo/: seeded organization, people, events; then serve the API."""
-    from calsync.services.context import ServiceContext
+    """The whole system in one process: SQLite in <data_dir>/demo/ (fresh each run), the sandbox standing in for
+    Google and Microsoft, the web app, sync workers; a seeded organization, people and events."""
+    import secrets
+
+    from pydantic import SecretStr
+
+    from calsync.sandbox.app import Sandbox
+    from calsync.sandbox.server import start_in_thread, write_endpoint_map
     from calsync.services.demo import seed_demo
-    from calsync.store.db import Database
+    from calsync.services.runtime import build_runtime
     from calsync.store.migrate import upgrade
 
     base = _settings(host=host, port=port)
     demo_dir = base.data_dir / "demo"
     if demo_dir.exists():
         shutil.rmtree(demo_dir)
-    settings = base.model_copy(update={"data_dir": demo_dir, "database_url": None})
-    settings.ensure_data_dir()
+    demo_dir.mkdir(parents=True, mode=0o700)
+    # The sandbox stands in for Google and Microsoft, with calsync's OAuth clients registered there (as an
+    # operator registers them at the real providers). The person sees the sandbox's consent page.
+    running = start_in_thread(Sandbox(), demo_dir, host="127.0.0.1", port=sandbox_port)
+    base_url = base.effective_base_url
+    clients = {
+        "google": ("calsync-demo.apps.googleusercontent.com", secrets.token_urlsafe(24)),
+        "microsoft": ("00000000-0000-4000-8000-00000000ca15", secrets.token_urlsafe(24)),
+    }
+    running.sandbox.google.register_client(*clients["google"], [f"{base_url}/oauth/google/callback"])
+    running.sandbox.microsoft.register_client(*clients["microsoft"], [f"{base_url}/oauth/microsoft/callback"])
+    settings = base.model_copy(
+        update={
+            "data_dir": demo_dir,
+            "database_url": None,
+            "sandbox_map": write_endpoint_map(demo_dir, running.endpoints),
+            "google_client_id": clients["google"][0],
+            "google_client_secret": SecretStr(clients["google"][1]),
+            "microsoft_client_id": clients["microsoft"][0],
+            "microsoft_client_secret": SecretStr(clients["microsoft"][1]),
+            "poll_interval": 30.0,
+            "push_notifications": True,
+        }
+    )
     upgrade(settings.effective_database_url)
-    database = Database(settings.effective_database_url)
-    try:
-        seed = seed_demo(ServiceContext(database))
-    finally:
-        database.dispose()
+    runtime = build_runtime(settings)
+    seed = seed_demo(runtime.service)
 
     def banner() -> None:
         wide = Console(width=max(console.width, 170))  # never fold a token: people copy them from here
@@ -181,14 +254,18 @@ def demo(
             p = login.person
             table.add_row(p.name, p.role.value, p.timezone, p.email, login.token)
         wide.print(table)
+        url = settings.effective_base_url
+        wide.print(f"[green]calsync demo[/] on {url}  (sign in at {url}/signin; API docs at {url}/docs)")
         wide.print(
-            f"[green]calsync demo[/] on {settings.effective_base_url}  (API docs: {settings.effective_base_url}/docs)"
+            f"sandbox Google Calendar and Outlook: {running.base_url}  (calendar pages appear there once you connect; "
+            f"e.g. {running.base_url}/calendar/google/{seed.logins[2].person.email})"
         )
-        wide.print(
-            f"try: curl -H 'Authorization: Bearer {seed.logins[2].token}' {settings.effective_base_url}/api/v1/events"
-        )
+        wide.print(f"try: curl -H 'Authorization: Bearer {seed.logins[2].token}' {url}/api/v1/events")
 
-    _serve(settings, banner)
+    try:
+        _serve(settings, banner, runtime=runtime)
+    finally:
+        running.stop()
 
 
 @app.command()
@@ -217,6 +294,52 @@ def sandbox(
             time.sleep(0.5)
     except KeyboardInterrupt:
         running.stop()
+
+
+@keys_app.command("rotate")
+@one_line_errors
+def keys_rotate(
+    keep_old: Annotated[
+        bool, typer.Option("--keep-old", help="Keep the old keys in the key file (default: retire them).")
+    ] = False,
+) -> None:
+    """Re-encrypt every stored OAuth token under a new key. Safe while `serve` and workers run.
+
+    With the key file (<data_dir>/token-keys.json) a new primary key is added, every token is resealed under it,
+    and the old keys are retired unless --keep-old. With CALSYNC_TOKEN_KEYS, put the new key first in that
+    variable, run this, then drop the old keys from it.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from calsync.crypto import KeyFile
+    from calsync.services.connections import rotate_keys
+    from calsync.services.runtime import build_runtime
+
+    settings = _settings()
+    runtime = None
+    try:
+        runtime = build_runtime(settings)
+        key_file = None if settings.token_keys else KeyFile(settings.ensure_data_dir() / "token-keys.json")
+        report = rotate_keys(runtime.calendar, key_file, retire=not keep_old)
+    except SQLAlchemyError as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["error"])[0]
+        raise _fail(
+            f"cannot use the database at {_safe_url(settings.effective_database_url)} ({first}); "
+            "check CALSYNC_DATABASE_URL and run 'calsync db upgrade'",
+            2,
+        ) from None
+    finally:
+        if runtime is not None:
+            runtime.close()
+            runtime.db.dispose()
+    retired = ", ".join(report.retired) if report.retired else "none"
+    note = "; now remove the old keys from CALSYNC_TOKEN_KEYS" if settings.token_keys else ""
+    console.print(
+        f"token keys rotated: primary key {report.new_key_id}; {report.resealed} connection(s) re-encrypted; "
+        f"retired: {retired}{note}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def main() -> None:  # pragma: no cover - console script shim
