@@ -12,6 +12,7 @@ updates, deletes that treat "gone" as done, and creates keyed by a deterministic
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -51,6 +52,7 @@ class RoundCalls:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.refreshed = False
+        self._lock = threading.Lock()
         self.count = 0
         self.throttled = 0
         """429s (and rate-limit 403s) the provider answered during this round."""
@@ -63,18 +65,24 @@ class RoundCalls:
             bucket.acquire()
             try:
                 with self.limits.concurrency(self.provider.value, self.account):
-                    self.count += 1
-                    return fn(self.token, *args)
+                    with self._lock:
+                        self.count += 1
+                        token = self.token
+                    return fn(token, *args)
             except ProviderAuthError as exc:
-                if exc.status == 401 and not self.refreshed:
-                    self.refreshed = True
-                    self.token, _ = self.tokens.access_token(self.connection_id, force_refresh=True)
+                with self._lock:
+                    retry = exc.status == 401 and (not self.refreshed or token != self.token)
+                    if retry and token == self.token:
+                        self.refreshed = True
+                        self.token, _ = self.tokens.access_token(self.connection_id, force_refresh=True)
+                if retry:
                     continue
                 self.tokens.mark_auth_error(self.connection_id, exc)
                 raise
             except ProviderTransient as exc:
                 if exc.status in (429, 403) or exc.retry_after is not None:
-                    self.throttled += 1
+                    with self._lock:
+                        self.throttled += 1
                     bucket.pause(exc.retry_after if exc.retry_after is not None else 1.0)
                 if attempt == MAX_ATTEMPTS - 1:
                     raise

@@ -22,7 +22,9 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from calsync.core.connection import ConnectionStatus, Provider
 from calsync.core.entry import ATTENDING, EntryContent, RenderContext, entry_key, render
@@ -46,6 +48,8 @@ from calsync.sync.tokens import ConnectionUnusable, TokenManager
 log = logging.getLogger(__name__)
 
 MAX_REPLANS = 4
+ROUND_PARALLELISM = 4
+"""Entries of one connection written at once: Graph allows 4 concurrent requests per mailbox (§3.7)."""
 PUSH_TTL = {Provider.GOOGLE: 7 * 24 * 3600, Provider.MICROSOFT: 4200 * 60}
 """Google channels default to 7 days (§1.5); Graph event subscriptions to under 4,230 minutes, the lower of the
 two documented maxima (§3.6), so the renewal never asks for more than the provider allows."""
@@ -82,6 +86,15 @@ class RoundReport:
     """Things that degrade but do not fail the round (push notifications unavailable: polling covers it)."""
     retry_after: float | None = None
     next_due: dt.datetime | None = None
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def merge(self, tally: EntryTally, error: str | None) -> None:
+        """Entries of a round run in parallel: each keeps its own tally, merged here."""
+        with self.lock:
+            self.entries += 1
+            self.tally.add(tally)
+            if error is not None:
+                self.errors.append(error)
 
     def did_something(self) -> bool:
         t = self.tally
@@ -237,18 +250,7 @@ class Engine:
         with self.db.session(write=False) as session:
             work |= {e.event_id for e in EntryRepository(session).for_connection(conn.id, dirty_only=not full)}
         work |= set(remote) | set(adopted)
-        for event_id in sorted(work):
-            self._entry(
-                conn,
-                calendar,
-                event_id,
-                remote.get(event_id, Remote()),
-                adopted.get(event_id),
-                resync and full,
-                port,
-                calls,
-                report,
-            )
+        self._entries(conn, calendar, sorted(work), remote, adopted, resync and full, port, calls, report)
         channel = self._push(conn, calendar, calls, now, report)
         next_poll = now + dt.timedelta(seconds=self.settings.poll_interval) if pulled else conn.next_poll_at
         report.next_due = next_poll or now + dt.timedelta(seconds=self.settings.poll_interval)
@@ -303,7 +305,8 @@ class Engine:
         matched = plan_reconcile(listing, in_target, installation_id=self.installation_id, connection_id=conn.id)
         for duplicate in matched.duplicates:
             calls(port.delete, calendar, duplicate.provider_id)
-            report.tally.duplicates_removed += 1
+            with report.lock:
+                report.tally.duplicates_removed += 1
         listed = {item.provider_id: item for item in listing}
         adopted: dict[int, Synced] = {}
         for event_id, provider_id in matched.adopted.items():
@@ -318,6 +321,50 @@ class Engine:
             )
             report.adopted_entries += 1
         return dict(matched.remote_by_event), adopted, attending
+
+    def _entries(
+        self,
+        conn: ConnectionRecord,
+        calendar: str,
+        event_ids: list[int],
+        remote: dict[int, Remote],
+        adopted: dict[int, Synced],
+        resync: bool,
+        port: EntriesPort,
+        calls: RoundCalls,
+        report: RoundReport,
+    ) -> None:
+        """Entries are independent, so a round runs up to ``ROUND_PARALLELISM`` of them at once: one person's
+        backfill then uses their whole quota (the limits still cap it). A transient or auth error stops the rest."""
+
+        def one(event_id: int) -> None:
+            self._entry(
+                conn,
+                calendar,
+                event_id,
+                remote.get(event_id, Remote()),
+                adopted.get(event_id),
+                resync,
+                port,
+                calls,
+                report,
+            )
+
+        if len(event_ids) <= 1:
+            for event_id in event_ids:
+                one(event_id)
+            return
+        with ThreadPoolExecutor(min(ROUND_PARALLELISM, len(event_ids)), thread_name_prefix="calsync-entry") as pool:
+            futures = [pool.submit(one, event_id) for event_id in event_ids]
+            first_error: BaseException | None = None
+            for future in futures:
+                error = future.exception()
+                if error is not None and first_error is None:
+                    first_error = error
+                    for pending in futures:
+                        pending.cancel()
+            if first_error is not None:
+                raise first_error
 
     def _entry(
         self,
@@ -356,6 +403,7 @@ class Engine:
             def render_for(status: RsvpStatus | None) -> EntryContent | None:
                 return None
 
+        tally = EntryTally()
         run = EntryRun(
             db=self.db,
             connection_id=conn.id,
@@ -364,13 +412,12 @@ class Engine:
             calendar_id=calendar,
             port=port,
             calls=calls,
-            tally=report.tally,
+            tally=tally,
             now=self.clock,
             synced=synced or Synced(),
             platform=Platform(rsvp.status, rsvp.version) if rsvp else Platform(None, None),
             adopt=lambda eid, status, expected: self.adopt_answer(conn, eid, status, expected),
         )
-        report.entries += 1
         error: str | None = None
         try:
             state = synced
@@ -393,11 +440,12 @@ class Engine:
                 error = "the entry kept changing while calsync wrote it; it will be retried"
         except (ProviderTransient, ProviderAuthError):
             run.save(last_error=None)
+            report.merge(tally, None)
             raise
         except CalsyncError as exc:  # permanent for this entry: record, surface, do not loop on it
             error = exc.message
-            report.errors.append(f"event {event_id}: {exc.message}")
         run.save(last_error=error)
+        report.merge(tally, f"event {event_id}: {error}" if error else None)
         with self.db.session() as session:
             EntryRepository(session).clean(conn.id, event_id, seen_seq)
 

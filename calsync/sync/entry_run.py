@@ -56,6 +56,10 @@ class EntryTally:
     tombstoned: int = 0
     duplicates_removed: int = 0
 
+    def add(self, other: EntryTally) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
 
 def _forgotten(s: Synced) -> Synced:
     return dataclasses.replace(s, provider_id=None, calendar_id=None, etag=None, fingerprint=None, response=None)
