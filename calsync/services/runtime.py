@@ -20,8 +20,9 @@ from calsync.services.connections import CalendarContext
 from calsync.services.context import Clock, ServiceContext, system_clock
 from calsync.services.sync_bridge import answer_adopter
 from calsync.store.db import Database
-from calsync.sync.engine import Engine, EngineSettings
+from calsync.sync.engine import Engine
 from calsync.sync.limits import Limits
+from calsync.sync.report import EngineSettings
 from calsync.sync.tokens import TokenManager
 from calsync.sync.worker import Worker
 

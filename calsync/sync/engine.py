@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 import secrets
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from calsync.core.connection import ConnectionStatus, Provider
+from calsync.core.connection import ConnectionStatus
 from calsync.core.entry import ATTENDING, EntryContent, RenderContext, entry_key, render
 from calsync.core.model import EventStatus, RsvpStatus
 from calsync.core.plan import Platform, Remote, Synced, plan, plan_reconcile
 from calsync.errors import CalsyncError, ProviderAuthError, ProviderError, ProviderSyncReset, ProviderTransient
-from calsync.providers.base import EntriesPort, PushChannel
+from calsync.providers.base import EntriesPort
 from calsync.providers.registry import Providers
 from calsync.store.connections import ConnectionRecord, ConnectionRepository, InstallationRepository
 from calsync.store.db import Database
@@ -43,6 +41,8 @@ from calsync.store.rsvps import RsvpRepository
 from calsync.sync.calls import RoundCalls
 from calsync.sync.entry_run import EntryRun, EntryTally
 from calsync.sync.limits import Limits
+from calsync.sync.push import keep_channel
+from calsync.sync.report import EngineSettings, RoundReport
 from calsync.sync.tokens import ConnectionUnusable, TokenManager
 
 log = logging.getLogger(__name__)
@@ -50,79 +50,10 @@ log = logging.getLogger(__name__)
 MAX_REPLANS = 4
 ROUND_PARALLELISM = 4
 """Entries of one connection written at once: Graph allows 4 concurrent requests per mailbox (§3.7)."""
-PUSH_TTL = {Provider.GOOGLE: 7 * 24 * 3600, Provider.MICROSOFT: 4200 * 60}
-"""Google channels default to 7 days (§1.5); Graph event subscriptions to under 4,230 minutes, the lower of the
-two documented maxima (§3.6), so the renewal never asks for more than the provider allows."""
 
 AnswerAdopterFor = Callable[[ConnectionRecord, int, RsvpStatus, int | None], int | None]
 """(connection, event id, status, expected RSVP version) -> new version or None: changes the platform RSVP the
 way the platform does (services.rsvps.set_rsvp), with the provider as its source."""
-
-
-@dataclasses.dataclass(frozen=True)
-class EngineSettings:
-    base_url: str
-    poll_interval: float = 300.0
-    push_enabled: bool = False
-    webhook_base_url: str = ""
-    renew_margin: float = 0.25
-    """Renew a push channel when less than this fraction of its lifetime is left."""
-
-
-@dataclasses.dataclass
-class RoundReport:
-    connection_id: int
-    outcome: str = "ok"
-    """ok | transient | auth | skipped | error"""
-    full: bool = False
-    pulled_changes: int = 0
-    calls: int = 0
-    throttled: int = 0
-    entries: int = 0
-    tally: EntryTally = dataclasses.field(default_factory=EntryTally)
-    adopted_entries: int = 0
-    errors: list[str] = dataclasses.field(default_factory=list)
-    warnings: list[str] = dataclasses.field(default_factory=list)
-    """Things that degrade but do not fail the round (push notifications unavailable: polling covers it)."""
-    retry_after: float | None = None
-    next_due: dt.datetime | None = None
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def merge(self, tally: EntryTally, error: str | None) -> None:
-        """Entries of a round run in parallel: each keeps its own tally, merged here."""
-        with self.lock:
-            self.entries += 1
-            self.tally.add(tally)
-            if error is not None:
-                self.errors.append(error)
-
-    def did_something(self) -> bool:
-        t = self.tally
-        return bool(
-            self.full
-            or self.errors
-            or self.adopted_entries
-            or t.created
-            or t.updated
-            or t.deleted
-            or t.answers_adopted
-            or t.tombstoned
-            or t.duplicates_removed
-        )
-
-    def summary(self) -> str:
-        t = self.tally
-        parts = [
-            f"{'full' if self.full else 'incremental'} round: {t.created} created, {t.updated} updated, "
-            f"{t.deleted} deleted, {t.answers_adopted} answers from the calendar"
-        ]
-        if t.tombstoned:
-            parts.append(f"{t.tombstoned} deleted by you (kept deleted)")
-        if t.duplicates_removed or self.adopted_entries:
-            parts.append(f"{self.adopted_entries} adopted, {t.duplicates_removed} duplicates removed")
-        if self.errors:
-            parts.append(f"{len(self.errors)} errors")
-        return "; ".join(parts)
 
 
 class Engine:
@@ -251,7 +182,7 @@ class Engine:
             work |= {e.event_id for e in EntryRepository(session).for_connection(conn.id, dirty_only=not full)}
         work |= set(remote) | set(adopted)
         self._entries(conn, calendar, sorted(work), remote, adopted, resync and full, port, calls, report)
-        channel = self._push(conn, calendar, calls, now, report)
+        channel = keep_channel(self.db, self.providers, conn, calendar, calls, now, report, self.settings)
         next_poll = now + dt.timedelta(seconds=self.settings.poll_interval) if pulled else conn.next_poll_at
         report.next_due = next_poll or now + dt.timedelta(seconds=self.settings.poll_interval)
         if channel is not None and channel.expires_at < report.next_due:
@@ -448,43 +379,3 @@ class Engine:
         report.merge(tally, f"event {event_id}: {error}" if error else None)
         with self.db.session() as session:
             EntryRepository(session).clean(conn.id, event_id, seen_seq)
-
-    # ---- push notifications ----------------------------------------------------------------------------------
-    def _push(
-        self, conn: ConnectionRecord, calendar: str, calls: RoundCalls, now: dt.datetime, report: RoundReport
-    ) -> PushChannel | None:
-        """Open or renew the connection's watch channel / subscription when missing or past 3/4 of its life."""
-        if not self.settings.push_enabled:
-            return None
-        ttl = PUSH_TTL[conn.provider]
-        current = (
-            PushChannel(conn.channel_id, conn.channel_resource_id, conn.channel_expires_at)
-            if conn.channel_id and conn.channel_expires_at
-            else None
-        )
-        if current is not None and current.expires_at - now > dt.timedelta(seconds=ttl * self.settings.renew_margin):
-            return current
-        secret = secrets.token_urlsafe(32)
-        address = f"{self.settings.webhook_base_url}/webhooks/{conn.provider.value}"
-        push = self.providers.push(conn.provider)
-        try:
-            channel = (
-                calls(push.renew, current, calendar, address, secret, ttl)
-                if current
-                else calls(push.open, calendar, address, secret, ttl)
-            )
-        except ProviderError as exc:  # polling is the backstop; say so and carry on
-            if isinstance(exc, ProviderAuthError):
-                raise
-            log.warning("push channel for connection %s not opened: %s", conn.id, exc.message)
-            report.warnings.append(f"push notifications unavailable: {exc.message}")
-            return current
-        with self.db.session() as session:
-            ConnectionRepository(session).update(
-                conn.id,
-                channel_id=channel.id,
-                channel_resource_id=channel.resource_id,
-                channel_secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
-                channel_expires_at=channel.expires_at,
-            )
-        return channel

@@ -22,8 +22,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from calsync.store.db import Database
 from calsync.store.work import Claim, WorkRepository
-from calsync.sync.engine import Engine, RoundReport
+from calsync.sync.engine import Engine
 from calsync.sync.limits import Limits
+from calsync.sync.report import RoundReport
 
 log = logging.getLogger(__name__)
 
