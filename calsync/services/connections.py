@@ -23,8 +23,10 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
-from calsync.core.connection import Connection, ConnectionStatus, Provider
+from calsync.core.connection import RECONNECT_FIX, Connection, ConnectionStatus, Provider
 from calsync.core.model import Principal, Role
 from calsync.crypto import KeyFile, TokenCipher
 from calsync.errors import (
@@ -35,17 +37,20 @@ from calsync.errors import (
     PermissionDenied,
     ProviderAuthError,
     ProviderError,
+    ProviderPermanent,
 )
-from calsync.providers.base import CalendarInfo, Grant
+from calsync.providers.base import CalendarInfo, Grant, PushChannel, TokenSet
 from calsync.providers.registry import Providers
 from calsync.services.access import organization_of, require_events
 from calsync.services.context import ServiceContext
 from calsync.services.uow import unit_of_work
 from calsync.store.connections import ConnectionRecord, ConnectionRepository
 from calsync.store.entries import EntryRepository
-from calsync.sync.tokens import TokenManager
+from calsync.sync.tokens import REFRESH_MARGIN, ConnectionUnusable, TokenManager
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 STATE_TTL = dt.timedelta(minutes=10)
 DEDICATED_NAME_SUFFIX = "events"
@@ -113,6 +118,26 @@ class ConnectRefused(InvalidInput):
     """The callback cannot complete the connection; the message says why and what to do."""
 
 
+class ProviderAnswerUnreadable(ProviderPermanent):
+    """The provider answered without a field calsync needs (a calendar without an id, ...). The message is
+    calsync's own words, safe to show."""
+
+
+def _readable(provider: Provider, fn: Callable[[], T]) -> T:
+    """Run an adapter call, turning a malformed provider answer (a missing field: KeyError, a wrong type:
+    TypeError/ValueError) into :class:`ProviderAnswerUnreadable` instead of an internal error."""
+    try:
+        return fn()
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("unreadable %s answer: %s: %s", provider.value, type(exc).__name__, exc)
+        raise ProviderAnswerUnreadable(
+            f"{provider.label} sent an answer calsync cannot read (a field it needs is missing); "
+            "nothing was changed. Try again later.",
+            provider=provider.value,
+            code="unreadable_answer",
+        ) from None
+
+
 def complete_connect(
     cc: CalendarContext,
     provider: Provider,
@@ -158,7 +183,8 @@ def complete_connect(
     grant = oauth.finish(
         code=code, state=state, flow_secret=cc.cipher.decrypt(stored.flow_secret_enc), redirect_uri=stored.redirect_uri
     )
-    calendars = cc.providers.calendars(provider).list_calendars(grant.tokens.access_token)
+    directory = cc.providers.calendars(provider)
+    calendars = _readable(provider, lambda: directory.list_calendars(grant.tokens.access_token))
     primary = next((c for c in calendars if c.primary), None)
     replaced = _store_grant(cc, person.id, person.organization_id, provider, grant, primary)
     if replaced is not None:
@@ -302,11 +328,60 @@ def _active(cc: CalendarContext, actor: Principal) -> ConnectionRecord:
     return record
 
 
+def _call(cc: CalendarContext, record: ConnectionRecord, fn: Callable[[str], T]) -> T:
+    """Run one provider request for ``record`` with a valid access token, classifying auth failures.
+
+    A 401 gets one forced refresh and one retry (the token may have been revoked or have expired early;
+    provider-facts §1.6 ``authError``, §3.8 ``InvalidAuthenticationToken``). A 401 again, with the token just
+    issued, a 403 for a missing scope, or an ``invalid_grant`` at refresh puts the connection in **error**
+    (issue 4: reason in plain words, need_full_sync, off the queue) and raises :class:`ConnectionUnusable`, so
+    the web layer answers 409 with the reason and the fix. Transient failures (429/5xx/timeouts) propagate
+    untouched: the connection stays connected.
+    """
+    try:
+        token, current = cc.tokens.access_token(record.id)
+    except ConnectionUnusable:
+        raise
+    except ProviderAuthError as exc:  # refused at refresh: TokenManager has already put it in error
+        raise _unusable(record, exc) from None
+    try:
+        return _readable(record.provider, lambda: fn(token))
+    except ConnectionUnusable:
+        raise
+    except ProviderAuthError as exc:
+        if exc.status != 401:  # e.g. 403 missing scope: refreshing cannot help
+            cc.tokens.mark_auth_error(record.id, exc)
+            raise _unusable(record, exc) from None
+    try:
+        fresh, _ = cc.tokens.access_token(current.id, force_refresh=True)
+    except ConnectionUnusable:
+        raise
+    except ProviderAuthError as exc:
+        raise _unusable(record, exc) from None
+    try:
+        return _readable(record.provider, lambda: fn(fresh))
+    except ConnectionUnusable:
+        raise
+    except ProviderAuthError as exc:  # 401 with a token issued a moment ago: the grant is not usable
+        cc.tokens.mark_auth_error(record.id, exc)
+        raise _unusable(record, exc) from None
+
+
+def _unusable(record: ConnectionRecord, exc: ProviderAuthError) -> ConnectionUnusable:
+    return ConnectionUnusable(
+        f"connection {record.id}: {exc.message}",
+        provider=record.provider.value,
+        reason=f"{exc.reason} {RECONNECT_FIX}",
+        status=exc.status,
+        code=exc.code,
+    )
+
+
 def list_calendars(cc: CalendarContext, actor: Principal) -> list[CalendarInfo]:
     """The caller's writable calendars (the target picker)."""
     record = _active(cc, actor)
-    token, record = cc.tokens.access_token(record.id)
-    return [c for c in cc.providers.calendars(record.provider).list_calendars(token) if c.writable]
+    directory = cc.providers.calendars(record.provider)
+    return [c for c in _call(cc, record, directory.list_calendars) if c.writable]
 
 
 # ---- changing ------------------------------------------------------------------------------------------------
@@ -320,16 +395,15 @@ def set_target(
     if (calendar_id is None) == (not create_dedicated):
         raise InvalidInput("give either calendar_id or create_dedicated=true", field="calendar_id")
     record = _active(cc, actor)
-    token, record = cc.tokens.access_token(record.id)
     directory = cc.providers.calendars(record.provider)
-    calendars = directory.list_calendars(token)
+    calendars = _call(cc, record, directory.list_calendars)
     if create_dedicated:
         with unit_of_work(cc.service.db, write=False) as uow:
             org = organization_of(uow, actor)
         name = f"{org.name} {DEDICATED_NAME_SUFFIX}"
         chosen = next((c for c in calendars if c.name == name and c.writable), None)
         if chosen is None:
-            chosen = directory.create_calendar(token, name, actor.timezone)
+            chosen = _call(cc, record, lambda token: directory.create_calendar(token, name, actor.timezone))
     else:
         chosen = next((c for c in calendars if c.id == calendar_id), None)
         if chosen is None:
@@ -410,20 +484,32 @@ def disconnect(cc: CalendarContext, actor: Principal, *, remove_entries: bool = 
 
 
 def _release_remote(cc: CalendarContext, record: ConnectionRecord, *, remove_entries: bool) -> DisconnectReport:
-    """Everything a disconnect does at the provider, best effort: a broken grant must not block a disconnect."""
+    """Everything a disconnect does at the provider, best effort: a broken grant must not block a disconnect.
+
+    Works from ``record``'s own sealed tokens, never by re-reading the row: when a new connection replaces this
+    one, the row is already marked disconnected (tokens cleared) by the time this runs, and the old grant must
+    still be revoked. An access token near expiry is refreshed here without being stored (it is about to be
+    deleted); a refusal at refresh only means there is nothing left to stop at the provider.
+    """
     problems: list[str] = []
     removed = 0
     revoked = False
+    tokens: TokenSet | None = None
+    token: str | None = None
     try:
-        tokens = (
-            cc.tokens.tokens(dataclasses.replace(record, status=ConnectionStatus.CONNECTED))
-            if record.access_token_enc
-            else None
-        )
-        token = cc.tokens.access_token(record.id)[0] if record.status is ConnectionStatus.CONNECTED else None
-    except (ProviderError, CalsyncError) as exc:
-        tokens, token = None, None
-        problems.append(f"the grant could not be used ({exc.message})")
+        if record.access_token_enc:
+            tokens = cc.tokens.tokens(dataclasses.replace(record, status=ConnectionStatus.CONNECTED))
+    except CalsyncError as exc:
+        problems.append(f"the stored tokens could not be opened ({exc.message})")
+    if tokens is not None and record.status is ConnectionStatus.CONNECTED:
+        if tokens.expires_within(cc.service.now(), REFRESH_MARGIN.total_seconds()):
+            try:
+                tokens = cc.providers.oauth(record.provider).refresh(tokens)
+                token = tokens.access_token
+            except ProviderError as exc:
+                problems.append(f"the grant could not be used ({_plain(exc)})")
+        else:
+            token = tokens.access_token
     if token is not None and remove_entries:
         entries = cc.providers.entries(record.provider, record.account_email)
         with unit_of_work(cc.service.db, write=False) as uow:
@@ -434,29 +520,34 @@ def _release_remote(cc: CalendarContext, record: ConnectionRecord, *, remove_ent
                 entries.delete(token, entry.synced.calendar_id or "", entry.synced.provider_id or "")
                 done.append(entry.event_id)
             except ProviderError as exc:
-                problems.append(f"entry for event {entry.event_id} not removed ({exc.message})")
+                problems.append(f"entry for event {entry.event_id} not removed ({_plain(exc)})")
         removed = len(done)
         with unit_of_work(cc.service.db) as uow:
             EntryRepository(uow.session).remove(record.id, done)
     elif remove_entries:
         problems.append("entries could not be removed because the connection is not working; remove them by hand")
     if token is not None and record.channel_id and record.channel_expires_at:
-        from calsync.providers.base import PushChannel
-
         try:
             cc.providers.push(record.provider).close(
                 token, PushChannel(record.channel_id, record.channel_resource_id, record.channel_expires_at)
             )
         except ProviderError as exc:
-            problems.append(f"push notifications not stopped ({exc.message})")
+            problems.append(f"push notifications not stopped ({_plain(exc)})")
     if tokens is not None:
         try:
             revoked = cc.providers.oauth(record.provider).revoke(tokens)
         except ProviderError as exc:
-            problems.append(f"the grant was not revoked at the provider ({exc.message})")
+            problems.append(f"the grant was not revoked at the provider ({_plain(exc)})")
     for problem in problems:
         log.warning("disconnect of connection %s: %s", record.id, problem)
     return DisconnectReport(record.provider, revoked, removed, tuple(problems))
+
+
+def _plain(exc: ProviderError) -> str:
+    """What a person may read about a provider failure: the plain reason, never the provider's body."""
+    if isinstance(exc, ProviderAuthError):
+        return exc.reason
+    return f"{exc.provider} answered {exc.code or exc.status or 'with an error'}"
 
 
 # ---- keys ----------------------------------------------------------------------------------------------------
@@ -466,6 +557,7 @@ def _release_remote(cc: CalendarContext, record: ConnectionRecord, *, remove_ent
 class RotationReport:
     new_key_id: str
     resealed: int
+    """Connections whose tokens were re-encrypted."""
     retired: tuple[str, ...]
 
 
@@ -476,34 +568,44 @@ def rotate_keys(cc: CalendarContext, key_file: KeyFile | None, *, retire: bool =
     key; tokens they sealed with the old key meanwhile are caught by the next pass (repeated until none is left).
     """
     new_kid = key_file.add_primary() if key_file is not None else cc.cipher.primary
-    resealed = 0
+    resealed: set[int] = set()
     for _ in range(10):
-        with unit_of_work(cc.service.db) as uow:
-            repo = ConnectionRepository(uow.session)
-            stale = [
-                (cid, a, r)
-                for cid, a, r in repo.all_sealed_tokens()
-                if (a and cc.cipher.needs_rotation(a)) or (r and cc.cipher.needs_rotation(r))
-            ]
-            for cid, access, refresh in stale:
+        with unit_of_work(cc.service.db, write=False) as uow:
+            stale = [cid for cid, a, r in ConnectionRepository(uow.session).all_sealed_tokens() if _stale(cc, a, r)]
+        for cid in stale:
+            # One short transaction per connection, re-reading the row under a lock: a token refreshed by the
+            # running service between the scan and this write is resealed as it now is, never overwritten
+            # with the older value the scan saw (a lost update would resurrect a rotated refresh token).
+            with unit_of_work(cc.service.db) as uow:
+                repo = ConnectionRepository(uow.session)
+                current = repo.get(cid, for_update=True)
+                if current is None or not _stale(cc, current.access_token_enc, current.refresh_token_enc):
+                    continue
                 repo.update(
                     cid,
-                    access_token_enc=cc.cipher.reseal(access) if access else None,
-                    refresh_token_enc=cc.cipher.reseal(refresh) if refresh else None,
+                    access_token_enc=cc.cipher.reseal(current.access_token_enc) if current.access_token_enc else None,
+                    refresh_token_enc=(
+                        cc.cipher.reseal(current.refresh_token_enc) if current.refresh_token_enc else None
+                    ),
                 )
-            resealed += len(stale)
+                resealed.add(cid)
         if not stale:
             break
     retired: list[str] = []
     if retire and key_file is not None:
         retired = key_file.retire(keep={new_kid})
-    return RotationReport(new_kid, resealed, tuple(retired))
+    return RotationReport(new_kid, len(resealed), tuple(retired))
+
+
+def _stale(cc: CalendarContext, access: str | None, refresh: str | None) -> bool:
+    return bool((access and cc.cipher.needs_rotation(access)) or (refresh and cc.cipher.needs_rotation(refresh)))
 
 
 __all__ = [
     "CalendarContext",
     "ConnectRefused",
     "DisconnectReport",
+    "ProviderAnswerUnreadable",
     "ProviderAuthError",
     "complete_connect",
     "disconnect",

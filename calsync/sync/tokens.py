@@ -11,17 +11,20 @@ off the work queue: no hot retry loop until the person reconnects (issue 4). A t
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
 from calsync.core.connection import RECONNECT_FIX, ConnectionStatus
 from calsync.crypto import TokenCipher
-from calsync.errors import ProviderAuthError
+from calsync.errors import ProviderAuthError, ProviderTransient
 from calsync.providers.base import TokenSet
 from calsync.providers.registry import Providers
 from calsync.store.connections import ConnectionRecord, ConnectionRepository
 from calsync.store.db import Database
 
 REFRESH_MARGIN = dt.timedelta(minutes=5)
+OPERATOR_CODES = frozenset({"invalid_client", "unauthorized_client"})
+log = logging.getLogger(__name__)
 
 
 class ConnectionUnusable(ProviderAuthError):
@@ -64,6 +67,20 @@ class TokenManager:
         try:
             fresh = self.providers.oauth(record.provider).refresh(tokens)
         except ProviderAuthError as exc:
+            if exc.code in OPERATOR_CODES:
+                # calsync's own client registration was refused: the person's grant is fine, so their connection
+                # is not put in error; the operator is told (logged) and the work is retried later.
+                log.error(
+                    "the %s token endpoint refused calsync's client (%s): check the client id and secret",
+                    record.provider.value,
+                    exc.code,
+                )
+                raise ProviderTransient(
+                    f"{record.provider.label} refused calsync's app registration; an operator must fix it",
+                    provider=record.provider.value,
+                    code=exc.code,
+                    retry_after=300.0,
+                ) from None
             self.mark_auth_error(connection_id, exc)
             raise
         with self.db.session() as session:

@@ -15,7 +15,7 @@ from calsync.services.context import Clock, system_clock
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
 from calsync.web import errors
-from calsync.web.routes import events, organizations, people, session, webhooks
+from calsync.web.routes import connections, events, oauth, organizations, people, session, webhooks
 from calsync.web.schemas import Health
 from calsync.web.sessions import SessionSigner, load_or_create_key
 
@@ -48,9 +48,10 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (organizations.router, people.router, events.router, session.router):
+    for router in (organizations.router, people.router, events.router, session.router, connections.router):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(oauth.router)  # browser routes: /connect/{provider}, /oauth/{provider}/callback
     app.include_router(webhooks.router)  # provider push notifications (calsync.services.notifications)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")

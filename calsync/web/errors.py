@@ -2,11 +2,25 @@
 
 Each :class:`~calsync.errors.CalsyncError` class maps to one status. FastAPI's request-validation errors get the
 same shape, with a message that starts with the field's name, so a client always knows what to fix.
+
+Calendar providers' failures (issue 4) are answered without ever echoing what the provider sent (a token
+endpoint's body can carry tokens; provider-facts §2, §4):
+
+- :class:`~calsync.errors.ProviderAuthError` -> 400 with the plain reason, or **409** when it means the person's
+  connection is now in error (:class:`~calsync.sync.tokens.ConnectionUnusable`): the reason plus the fix;
+- :class:`~calsync.errors.ProviderTransient` -> 503 with ``Retry-After`` (the provider's own when it sent one);
+- :class:`~calsync.errors.ProviderPermanent` and any other provider error -> 502 with a calsync-written message.
+
+This module also keeps secrets out of the logs: :func:`install_log_redaction` masks OAuth tokens, codes,
+client secrets and bearer credentials in every log record the process makes (ours and the libraries', e.g.
+requests-oauthlib logs token responses at DEBUG), and :class:`RedactSecrets` is the same as a handler filter.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +29,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from calsync import errors
+from calsync.services.connections import ProviderAnswerUnreadable
+from calsync.sync.tokens import ConnectionUnusable
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +43,15 @@ STATUS: list[tuple[type[errors.CalsyncError], int, str]] = [
     (errors.NotFound, 404, "not_found"),
     (errors.Conflict, 409, "conflict"),
     (errors.ConfigurationError, 500, "configuration_error"),
+    (ConnectionUnusable, 409, "calendar_connection_error"),
+    (errors.ProviderAuthError, 400, "provider_refused_authorization"),
+    (errors.ProviderTransient, 503, "provider_unavailable"),
     (errors.ProviderError, 502, "provider_error"),
 ]
+
+PROVIDER_LABELS = {"google": "Google Calendar", "microsoft": "Outlook"}
+DEFAULT_RETRY_AFTER = 30
+"""Seconds a client is told to wait after a transient provider failure that named no Retry-After."""
 
 
 def status_for(exc: errors.CalsyncError) -> tuple[int, str]:
@@ -42,12 +65,44 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": {"code": code, "message": message, "field": field}}
 
 
+def retry_after(exc: errors.ProviderTransient) -> int:
+    """Whole seconds for a ``Retry-After`` header: the provider's hint rounded up, else a default."""
+    if exc.retry_after is None:
+        return DEFAULT_RETRY_AFTER
+    return max(1, math.ceil(exc.retry_after))
+
+
+def provider_message(exc: errors.ProviderError) -> str:
+    """What a person is told about a provider failure: plain words written by calsync, never the provider's body
+    (which may carry tokens), and what to do next."""
+    label = PROVIDER_LABELS.get(exc.provider, exc.provider)
+    if isinstance(exc, ProviderAnswerUnreadable):
+        return exc.message
+    if isinstance(exc, errors.ProviderAuthError):
+        return exc.reason
+    if isinstance(exc, errors.ProviderTransient):
+        return (
+            f"{label} is busy or unreachable right now ({exc.code or exc.status or 'timeout'}); "
+            f"your calendar stays connected. Try again in {retry_after(exc)} seconds."
+        )
+    detail = exc.code or (f"HTTP {exc.status}" if exc.status else None)
+    return f"{label} refused the request{f' ({detail})' if detail else ''}; nothing was changed. " + (
+        "If this keeps happening, disconnect and connect your calendar again."
+    )
+
+
 def _calsync_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.CalsyncError)
     status, code = status_for(exc)
     field = exc.field if isinstance(exc, errors.InvalidInput) else None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(error_body(code, exc.message, field), status_code=status, headers=headers)
+    message = exc.message
+    if isinstance(exc, errors.ProviderError):
+        message = provider_message(exc)
+        log.warning("provider error answered %s: %s", status, exc.message)
+        if isinstance(exc, errors.ProviderTransient):
+            headers = {"Retry-After": str(retry_after(exc))}
+    return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
 
 
 def _field_of(loc: tuple[Any, ...]) -> str | None:
@@ -97,7 +152,78 @@ def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("internal", "internal error; the server log has the details"), status_code=500)
 
 
+# ---- secrets out of the logs --------------------------------------------------------------------------------
+
+_SECRET_NAMES = (
+    r"access_token|refresh_token|id_token|code_verifier|client_secret|client_assertion|assertion|password|"
+    r"code|state|token|binding|session_state|calsync_session|calsync_oauth_binding"
+)
+_PAIR = re.compile(
+    rf"""(?ix)
+    (["']?\b(?:{_SECRET_NAMES})["']?        # a secret's name, bare or quoted (JSON, repr, form, query)
+     \s*(?:=|:)\s*["']?)                    # then = or :, maybe a quote
+    ([^"'&\s,;)}}\]]+)                        # the value
+    """
+)
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
+_GOOGLE_SHAPED = re.compile(r"\b(?:ya29\.[A-Za-z0-9._-]+|1//[A-Za-z0-9._-]+)")
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with every OAuth secret we can recognise masked: name=value pairs (tokens, codes, state, client
+    secrets, in forms, query strings, JSON and reprs), bearer credentials, JWTs and Google-shaped tokens."""
+    text = _PAIR.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _JWT.sub(REDACTED, text)
+    return _GOOGLE_SHAPED.sub(REDACTED, text)
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask secrets in a record's message and exception text, in place (the record is then formatted as is)."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: let logging report it as it always does
+        return record
+    clean = redact(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        text = logging.Formatter().formatException(record.exc_info)
+        record.exc_text = redact(text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
+class RedactSecrets(logging.Filter):
+    """A handler filter doing :func:`redact_record`, for deployments that configure logging themselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Redact every log record this process creates, whichever logger or handler it goes to.
+
+    A record factory (not a filter) because filters on a logger do not see its children's records, and handlers
+    come and go (uvicorn's, pytest's): the factory runs once per record that passed the level check. Idempotent.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "calsync_redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return redact_record(current(*args, **kwargs))
+
+    factory.calsync_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def install(app: FastAPI) -> None:
+    install_log_redaction()
     app.add_exception_handler(errors.CalsyncError, _calsync_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -149,3 +149,21 @@ def test_a_lost_answer_or_a_dead_worker_never_duplicates(world: World, losing_ru
     world.sync()
     assert len(world.entries("ann@example.com")) == 1
     runtime.close()
+
+
+def test_refused_client_registration_does_not_break_the_persons_connection(world: World) -> None:
+    """invalid_client at refresh is the operator's problem: the round backs off, the connection stays connected."""
+    from tests.conftest import GOOGLE_CLIENT, MICROSOFT_CLIENT, redirect_uri
+
+    world.connect("ann@example.com")
+    client = GOOGLE_CLIENT if world.provider is Provider.GOOGLE else MICROSOFT_CLIENT
+    world.emulator.register_client(client.client_id, "a-rotated-secret", [redirect_uri(world.provider)])
+    with world.runtime.db.session() as s:
+        conn = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
+        assert conn is not None
+        ConnectionRepository(s).update(conn.id, token_expires_at=world.ctx.now())
+    reports = world.sync()
+    assert reports and reports[-1].outcome == "transient"
+    with world.runtime.db.session(write=False) as s:
+        after = ConnectionRepository(s).get(conn.id)
+        assert after is not None and after.status.value == "connected" and after.error_reason is None

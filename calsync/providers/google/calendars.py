@@ -18,7 +18,7 @@ class GoogleCalendars:
         page_token: str | None = None
         while True:
             params = {"maxResults": "250", **({"pageToken": page_token} if page_token else {})}
-            body = self.rest.call("GET", "users/me/calendarList", access_token, params=params).json()
+            body = self.rest.call_json("GET", "users/me/calendarList", access_token, params=params)
             for item in body.get("items", []):
                 out.append(
                     CalendarInfo(
@@ -38,7 +38,7 @@ class GoogleCalendars:
         body: dict[str, str] = {"summary": name}
         if time_zone:
             body["timeZone"] = time_zone
-        item = self.rest.call("POST", "calendars", access_token, json=body).json()
+        item = self.rest.call_json("POST", "calendars", access_token, json=body)
         return CalendarInfo(
             id=str(item["id"]),
             name=str(item.get("summary", name)),

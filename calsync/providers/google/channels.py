@@ -31,7 +31,7 @@ class GoogleChannels:
             "params": {"ttl": str(ttl_seconds)},
         }
         path = f"calendars/{calendar_id.replace('/', '%2F')}/events/watch"
-        item = self.rest.call("POST", path, token, json=body).json()
+        item = self.rest.call_json("POST", path, token, json=body)
         expires = dt.datetime.fromtimestamp(int(item["expiration"]) / 1000, dt.UTC)
         return PushChannel(str(item["id"]), str(item.get("resourceId")), expires)
 

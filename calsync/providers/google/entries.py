@@ -16,6 +16,7 @@ their email); a ``cancelled`` status in an incremental listing means they delete
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,7 @@ TO_GOOGLE = {
     RsvpStatus.NEEDS_ACTION: "needsAction",
 }
 FROM_GOOGLE = {v: k for k, v in TO_GOOGLE.items()}
+log = logging.getLogger(__name__)
 
 
 def _when(value: str, all_day: bool, zone: str) -> dict[str, str]:
@@ -97,9 +99,9 @@ class GoogleEntries:
     def create(self, token: str, calendar_id: str, content: EntryContent, generation: int) -> Written:
         """events.import. A 409 (the id is taken) means a copy exists: it is looked up and adopted."""
         try:
-            item = self.rest.call(
+            item = self.rest.call_json(
                 "POST", f"calendars/{self._cal(calendar_id)}/events/import", token, json=entry_body(content, generation)
-            ).json()
+            )
         except ProviderConflict:
             found = self.lookup(token, calendar_id, content.key)
             if not found:
@@ -115,9 +117,9 @@ class GoogleEntries:
         body.pop("iCalUID")
         body.pop("organizer")  # read-only except on import (§1.2)
         headers = {"If-Match": etag} if etag else None
-        item = self.rest.call(
+        item = self.rest.call_json(
             "PATCH", f"calendars/{self._cal(calendar_id)}/events/{provider_id}", token, json=body, headers=headers
-        ).json()
+        )
         return Written(str(item["id"]), item.get("etag"))
 
     def delete(self, token: str, calendar_id: str, provider_id: str) -> None:
@@ -131,7 +133,7 @@ class GoogleEntries:
         page: str | None = None
         while True:
             query = {**params, **({"pageToken": page} if page else {})}
-            body = self.rest.call("GET", f"calendars/{self._cal(calendar_id)}/events", token, params=query).json()
+            body = self.rest.call_json("GET", f"calendars/{self._cal(calendar_id)}/events", token, params=query)
             yield from body.get("items", [])
             page = body.get("nextPageToken")
             if not page:
@@ -140,6 +142,9 @@ class GoogleEntries:
     def _listed(self, item: dict[str, Any]) -> ListedEntry | None:
         key = key_of(item)
         if key is None or item.get("status") == "cancelled":
+            return None
+        if "id" not in item:
+            log.warning("skipped a Google event carrying calsync's key %s but no id", key)
             return None
         return ListedEntry(key, str(item["id"]), item.get("etag"), answer_of(item, self.account_email))
 
@@ -165,7 +170,7 @@ class GoogleEntries:
         page: str | None = None
         while True:
             query = {**params, **({"pageToken": page} if page else {})}
-            body = self.rest.call("GET", f"calendars/{self._cal(calendar_id)}/events", token, params=query).json()
+            body = self.rest.call_json("GET", f"calendars/{self._cal(calendar_id)}/events", token, params=query)
             for item in body.get("items", []):
                 pid = str(item.get("id"))
                 if item.get("status") == "cancelled":

@@ -18,7 +18,7 @@ class GraphCalendars:
         out: list[CalendarInfo] = []
         url: str | None = "/me/calendars"
         while url:
-            body = self.rest.call("GET", url, access_token).json()
+            body = self.rest.call_json("GET", url, access_token)
             for item in body.get("value", []):
                 out.append(
                     CalendarInfo(
@@ -34,7 +34,7 @@ class GraphCalendars:
     def create_calendar(self, access_token: str, name: str, time_zone: str | None) -> CalendarInfo:
         """POST /me/calendars; a name already taken (409) means it exists, so it is looked up and returned."""
         try:
-            item = self.rest.call("POST", "/me/calendars", access_token, json={"name": name}).json()
+            item = self.rest.call_json("POST", "/me/calendars", access_token, json={"name": name})
         except ProviderConflict:
             for cal in self.list_calendars(access_token):
                 if cal.name == name:

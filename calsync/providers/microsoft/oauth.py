@@ -19,6 +19,7 @@ import threading
 from typing import Any
 
 import msal
+import msal.exceptions
 import requests
 
 from calsync.core.connection import Provider
@@ -70,6 +71,13 @@ def classify_token_error(result: dict[str, Any]) -> Exception:
     return ProviderPermanent(text, provider="microsoft", code=error)
 
 
+def _transient(exc: Exception) -> ProviderTransient:
+    """The token endpoint did not answer usefully: unreachable, or a 5xx (MSAL raises MsalServiceError for those)."""
+    status = getattr(exc, "status_code", None)
+    detail = f"HTTP {status}" if status else type(exc).__name__
+    return ProviderTransient(f"Microsoft token endpoint unavailable ({detail})", provider="microsoft", status=status)
+
+
 class MicrosoftOAuth:
     """The :class:`calsync.providers.base.OAuthPort` for Microsoft."""
 
@@ -114,10 +122,8 @@ class MicrosoftOAuth:
             result = self._app().acquire_token_by_auth_code_flow(flow, {"code": code, "state": state})
         except ValueError as exc:  # MSAL: state mismatch or malformed response
             raise ProviderPermanent(f"Microsoft authorization response refused: {exc}", provider="microsoft") from None
-        except requests.RequestException as exc:
-            raise ProviderTransient(
-                f"Microsoft token endpoint unreachable: {type(exc).__name__}", provider="microsoft"
-            ) from None
+        except (requests.RequestException, msal.exceptions.MsalServiceError) as exc:
+            raise _transient(exc) from None
         if "error" in result:
             raise classify_token_error(result)
         tokens = self._tokens(result, previous_refresh=None)
@@ -149,10 +155,8 @@ class MicrosoftOAuth:
             )
         try:
             result = self._app().acquire_token_by_refresh_token(tokens.refresh_token, list(SCOPES))
-        except requests.RequestException as exc:
-            raise ProviderTransient(
-                f"Microsoft token endpoint unreachable: {type(exc).__name__}", provider="microsoft"
-            ) from None
+        except (requests.RequestException, msal.exceptions.MsalServiceError) as exc:
+            raise _transient(exc) from None
         if "error" in result:
             raise classify_token_error(result)
         return self._tokens(result, previous_refresh=tokens.refresh_token)

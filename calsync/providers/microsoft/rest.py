@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from calsync.providers.answers import parse
 from calsync.providers.config import MicrosoftEndpoints
 from calsync.providers.microsoft.errors import map_error, transport_error
 
@@ -46,3 +47,7 @@ class GraphRest:
         if response.status_code >= 400:
             raise map_error(response)
         return response
+
+    def call_json(self, method: str, path: str, access_token: str, **kwargs: Any) -> Any:
+        """:meth:`call`, then the body parsed so a missing field is a clear ProviderPermanent (answers.py)."""
+        return parse(self.call(method, path, access_token, **kwargs), "microsoft")

@@ -36,7 +36,7 @@ class GraphSubscriptions:
             "expirationDateTime": _iso(expires),
             "clientState": secret,
         }
-        item = self.rest.call("POST", "/subscriptions", token, json=body).json()
+        item = self.rest.call_json("POST", "/subscriptions", token, json=body)
         return PushChannel(str(item["id"]), None, _expiry(item, expires))
 
     def renew(
@@ -44,9 +44,9 @@ class GraphSubscriptions:
     ) -> PushChannel:
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds)
         try:
-            item = self.rest.call(
+            item = self.rest.call_json(
                 "PATCH", f"/subscriptions/{channel.id}", token, json={"expirationDateTime": _iso(expires)}
-            ).json()
+            )
         except ProviderGone:  # removed or lapsed: make a new one
             return self.open(token, calendar_id, address, secret, ttl_seconds)
         return PushChannel(channel.id, None, _expiry(item, expires))

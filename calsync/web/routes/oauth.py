@@ -1,0 +1,197 @@
+"""The browser half of connecting a calendar: ``GET /connect/{provider}`` and ``GET /oauth/{provider}/callback``.
+
+The flow (issue 4; RFC 9700 §2.1, §4.7): the signed-in person opens ``/connect/google`` (or ``microsoft``), calsync
+sets a random **binding cookie** and sends the browser to the provider with a one-time ``state`` and a PKCE S256
+challenge (:func:`calsync.services.connections.start_connect` stores the state's hash, the cookie's hash and the
+encrypted verifier). The provider sends the browser back to the registered redirect URI, ``/oauth/{provider}/
+callback``, which spends the state and exchanges the code only when the same browser (the cookie) and, when a
+session cookie is present, the same person come back within 10 minutes.
+
+The binding cookie is HttpOnly (no script reads it), SameSite=Lax (sent on the provider's top-level redirect back
+to us, not on cross-site subrequests), Secure when calsync's public URL is https, scoped to ``Path=/oauth`` (the
+only place it is needed) and lives 10 minutes, as long as the state.
+
+Every redirect target here is a fixed path: a ``next``/``redirect_uri``/``return_to`` parameter is never read,
+so these routes cannot be used as an open redirector. A refusal is a small HTML page with the reason and a link
+back to Profile → Calendar, status 400 (503 when the provider was unreachable, so the person tries again).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from calsync.errors import (
+    CalsyncError,
+    FeatureDisabled,
+    NotAuthenticated,
+    ProviderError,
+    ProviderTransient,
+)
+from calsync.services import auth, connections
+from calsync.services.connections import STATE_TTL, CalendarContext, ProviderAnswerUnreadable
+from calsync.web.errors import PROVIDER_LABELS, provider_message, retry_after
+from calsync.web.sessions import COOKIE as SESSION_COOKIE
+from calsync.web.sessions import SessionSigner
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+BINDING_COOKIE = "calsync_oauth_binding"
+BINDING_PATH = "/oauth"
+PROFILE = "/profile/calendar"
+CONNECTED = "/profile/calendar?done=connected"
+SIGN_IN = "/signin"
+
+
+def new_binding() -> str:
+    """A fresh random binding value (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def set_binding_cookie(request: Request, response: Response, value: str) -> None:
+    """Bind the flow being started to this browser (see the module docstring for the attributes)."""
+    response.set_cookie(
+        BINDING_COOKIE,
+        value,
+        max_age=int(STATE_TTL.total_seconds()),
+        path=BINDING_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=bool(request.app.state.secure_cookies),
+    )
+
+
+def _clear_binding_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        BINDING_COOKIE,
+        path=BINDING_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=bool(request.app.state.secure_cookies),
+    )
+
+
+def _cc(request: Request) -> CalendarContext:
+    cc = request.app.state.runtime.calendar
+    assert isinstance(cc, CalendarContext)
+    return cc
+
+
+def _session_person(request: Request) -> int | None:
+    """The person the (signed) session cookie names, or None when there is no valid one."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    signer = request.app.state.signer
+    assert isinstance(signer, SessionSigner)
+    try:
+        return signer.loads(cookie)[0]
+    except NotAuthenticated:
+        return None
+
+
+def page(title: str, message: str, *, status: int, link: str = PROFILE, link_text: str = "Back to Profile → Calendar",
+         headers: dict[str, str] | None = None) -> HTMLResponse:
+    """A small self-contained HTML page (the product's templates may restyle it)."""
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        f"<title>{html.escape(title)} · calsync</title></head><body><main>"
+        f"<h1>{html.escape(title)}</h1>"
+        f'<p role=alert data-testid="connect-message">{html.escape(message)}</p>'
+        f'<p><a href="{html.escape(link)}" data-testid="connect-back">{html.escape(link_text)}</a></p>'
+        "</main></body></html>"
+    )
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def _refusal(exc: CalsyncError, where: str) -> HTMLResponse:
+    """The page for a failed connect step; logs the reason (our own text or the provider's, redacted)."""
+    log.info("calendar connect refused at %s: %s: %s", where, type(exc).__name__, exc.message)
+    if isinstance(exc, ProviderTransient):
+        return page(
+            "Could not reach your calendar provider",
+            provider_message(exc),
+            status=503,
+            headers={"Retry-After": str(retry_after(exc))},
+        )
+    if isinstance(exc, ProviderAnswerUnreadable):
+        return page("Your calendar was not connected", exc.message, status=400)
+    if isinstance(exc, ProviderError):
+        # At the callback a provider refusal is about this authorization (a code used twice or expired, a PKCE
+        # verifier that does not match), not about a stored grant, so say that rather than the grant's reason.
+        label = PROVIDER_LABELS.get(exc.provider, exc.provider)
+        return page(
+            "Your calendar was not connected",
+            f"{label} did not accept this authorization (it may have been used already or have expired). "
+            "Start connecting again from Profile → Calendar.",
+            status=400,
+        )
+    if isinstance(exc, FeatureDisabled):
+        return page("Calendar sync is not available", exc.message, status=403)
+    return page("Your calendar was not connected", exc.message, status=400)
+
+
+@router.get("/connect/{provider}")
+def connect(provider: str, request: Request) -> Response:
+    """Start connecting: the signed-in person is sent to the provider's authorization page (302)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return page("Sign in first", "Sign in to calsync, then connect your calendar from Profile → Calendar.",
+                    status=401, link=SIGN_IN, link_text="Sign in")
+    try:
+        chosen = connections.parse_provider(provider)
+        signer = request.app.state.signer
+        assert isinstance(signer, SessionSigner)
+        person_id, fingerprint = signer.loads(cookie)
+        actor = auth.principal_for_session(_cc(request).service, person_id, fingerprint)
+        binding = new_binding()
+        url = connections.start_connect(_cc(request), actor, chosen, binding)
+    except NotAuthenticated as exc:
+        return page("Sign in first", exc.message, status=401, link=SIGN_IN, link_text="Sign in")
+    except CalsyncError as exc:
+        return _refusal(exc, "start")
+    response = RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    set_binding_cookie(request, response, binding)
+    return response
+
+
+@router.get("/oauth/{provider}/callback")
+def callback(
+    provider: str,
+    request: Request,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+    binding: Annotated[str | None, Cookie(alias=BINDING_COOKIE)] = None,
+) -> Response:
+    """The registered redirect URI: finish connecting, then 303 to Profile → Calendar (a fixed path).
+
+    ``error_description`` from the provider is deliberately not shown: it is the provider's text, not ours.
+    """
+    try:
+        chosen = connections.parse_provider(provider)
+        connections.complete_connect(
+            _cc(request),
+            chosen,
+            state=state,
+            code=code,
+            error=error,
+            browser_binding=binding,
+            session_person_id=_session_person(request),
+        )
+    except CalsyncError as exc:
+        # The binding cookie is left alone: clearing it here would let anyone who can make this browser open a
+        # forged callback break the person's own flow in progress. It expires with the state anyway.
+        return _refusal(exc, "callback")
+    log.info("calendar connected via the %s callback", chosen.value)
+    response = RedirectResponse(CONNECTED, status_code=303, headers={"Cache-Control": "no-store"})
+    _clear_binding_cookie(request, response)
+    return response
