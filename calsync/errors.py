@@ -22,6 +22,7 @@ line; the worker loop decides from the class whether to retry.
         ├── ProviderSyncReset     sync token / delta link no longer valid: full sync needed
         ├── ProviderConflict      409 (the id exists: adopt it) / 412 (etag moved on: re-read, re-plan)
         └── ProviderPermanent     a request the provider will never accept: record, surface, do not loop
+            └── ProviderUnreadable    an answer lacking a field calsync needs, or not JSON: safe message, no loop
 """
 
 from __future__ import annotations
@@ -117,3 +118,8 @@ class ProviderConflict(ProviderError):
 
 class ProviderPermanent(ProviderError):
     """The provider will never accept this request as sent (400 / 403 for reasons other than auth or quota)."""
+
+
+class ProviderUnreadable(ProviderPermanent):
+    """The provider answered without a field calsync needs, or with something that is not JSON. The message is
+    calsync's own words (never the provider's body), safe to show to a person."""

@@ -13,28 +13,26 @@ from typing import Any
 
 import httpx
 
-from calsync.errors import ProviderPermanent
+from calsync.errors import ProviderUnreadable
 
 
 def parse(response: httpx.Response, provider: str) -> Any:
-    """The JSON body of ``response`` with every object an :class:`Answer`; a non-JSON body is refused."""
+    """The JSON body of ``response`` with every object an answer dict; a non-JSON body is refused."""
     label = "Google" if provider == "google" else "Microsoft"
+
+    def unreadable(what: str) -> ProviderUnreadable:
+        return ProviderUnreadable(
+            f"{label} sent an answer calsync cannot read ({what}); nothing was changed. Try again later.",
+            provider=provider,
+            status=response.status_code,
+            code="unreadable_answer",
+        )
 
     class Answer(dict[str, Any]):
         def __missing__(self, key: str) -> Any:
-            raise ProviderPermanent(
-                f"{label} answered without the field {key!r} calsync needs",
-                provider=provider,
-                status=response.status_code,
-                code="incomplete_answer",
-            )
+            raise unreadable(f"a field it needs, {key!r}, is missing")
 
     try:
         return json.loads(response.content or b"null", object_hook=Answer)
     except ValueError:
-        raise ProviderPermanent(
-            f"{label} answered with something that is not JSON (HTTP {response.status_code})",
-            provider=provider,
-            status=response.status_code,
-            code="malformed_answer",
-        ) from None
+        raise unreadable(f"not JSON, HTTP {response.status_code}") from None

@@ -37,7 +37,7 @@ from calsync.errors import (
     PermissionDenied,
     ProviderAuthError,
     ProviderError,
-    ProviderPermanent,
+    ProviderUnreadable,
 )
 from calsync.providers.base import CalendarInfo, Grant, PushChannel, TokenSet
 from calsync.providers.registry import Providers
@@ -118,9 +118,8 @@ class ConnectRefused(InvalidInput):
     """The callback cannot complete the connection; the message says why and what to do."""
 
 
-class ProviderAnswerUnreadable(ProviderPermanent):
-    """The provider answered without a field calsync needs (a calendar without an id, ...). The message is
-    calsync's own words, safe to show."""
+ProviderAnswerUnreadable = ProviderUnreadable
+"""Kept as the name the web layer imports: one class, raised by the adapters (providers/answers.py) and here."""
 
 
 def _readable(provider: Provider, fn: Callable[[], T]) -> T:
