@@ -5,13 +5,14 @@ Bad input (a bad option value, a bad setting) ends with exit code 2 and one line
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
@@ -24,6 +25,7 @@ from calsync.config import Settings
 from calsync.errors import CalsyncError, ConfigurationError, InvalidInput
 
 if TYPE_CHECKING:
+    from calsync.services.diagnose import DiagnoseOptions
     from calsync.services.runtime import Runtime
 
 P = ParamSpec("P")
@@ -340,6 +342,195 @@ def keys_rotate(
         highlight=False,
         soft_wrap=True,
     )
+
+
+# ---- support: diagnose, status, resync (issue 6) ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _support_runtime(settings: Settings) -> Iterator[Runtime]:
+    """A runtime for a support command; a database calsync cannot use is one line and exit code 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from calsync.services.runtime import build_runtime
+
+    runtime = None
+    try:
+        runtime = build_runtime(settings)
+        yield runtime
+    except SQLAlchemyError as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["error"])[0]
+        raise _fail(
+            f"cannot use the database at {_safe_url(settings.effective_database_url)} ({first}); "
+            "check CALSYNC_DATABASE_URL and run 'calsync db upgrade'",
+            2,
+        ) from None
+    finally:
+        if runtime is not None:
+            runtime.close()
+            runtime.db.dispose()
+
+
+def _diagnose_options(settings: Settings) -> DiagnoseOptions:
+    from calsync.services.diagnose import DiagnoseOptions
+
+    return DiagnoseOptions(
+        push_enabled=settings.push_notifications,
+        poll_interval=settings.poll_interval,
+        lease_seconds=settings.lease_seconds,
+        webhook_base_url=settings.effective_webhook_base_url,
+    )
+
+
+_VERDICT_STYLE = {"ok": "green", "warning": "yellow", "problem": "bold red"}
+
+
+@app.command()
+@one_line_errors
+def diagnose(
+    user: Annotated[str, typer.Option("--user", help="The person's email address.")],
+    event: Annotated[
+        int | None, typer.Option("--event", help="An event id: is it in their calendar, and why not?")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON (for machines).")] = False,
+) -> None:
+    """Support's checklist for one person (and one event): connection, need_full_sync, a real token refresh, pull,
+    push, workers, recent errors, and whether the event is in their calendar now. Exit 0: no problem found;
+    1: a problem was found; 2: bad input."""
+    from rich.markup import escape
+
+    from calsync.services.diagnose import Verdict
+    from calsync.services.diagnose import diagnose as run_diagnosis
+
+    settings = _settings()
+    with _support_runtime(settings) as runtime:
+        result = run_diagnosis(runtime.calendar, _diagnose_options(settings), user, event)
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        about = f"{result.name} <{result.email}>, {result.organization}" + (f", event {event}" if event else "")
+        table = Table(title=f"calsync diagnose: {about}", show_lines=True)
+        for column, ratio in (("check", 2), ("verdict", 1), ("finding", 5), ("next step", 4)):
+            table.add_column(column, ratio=ratio, overflow="fold")
+        for check in result.checks:
+            style = _VERDICT_STYLE[check.verdict.value]
+            finding = escape(check.finding)
+            if check.key in ("rsvp", "event"):  # the mapping itself: support reads it line by line
+                details = "\n".join(f"{k}: {v}" for k, v in check.facts.items() if v is not None)
+                finding += f"\n[dim]{escape(details)}[/]" if details else ""
+            step = escape(check.next_step or "")
+            table.add_row(check.title, f"[{style}]{check.verdict.value}[/]", finding, step)
+        console.print(table, highlight=False)
+        style = _VERDICT_STYLE[result.verdict.value]
+        console.print(f"overall: [{style}]{result.verdict.value}[/]", highlight=False)
+    raise typer.Exit(1 if result.verdict is Verdict.PROBLEM else 0)
+
+
+@app.command()
+@one_line_errors
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the overview as JSON.")] = False,
+) -> None:
+    """An overview of the installation: connections by state, the work queue, workers alive, recent errors."""
+    from rich.markup import escape
+
+    from calsync.services.diagnose import installation_status
+
+    settings = _settings()
+    with _support_runtime(settings) as runtime:
+        overview = installation_status(runtime.calendar, _diagnose_options(settings))
+    if as_json:
+        sys.stdout.write(json.dumps(overview.as_json(), indent=2) + "\n")
+        return
+    table = Table(title="calsync status", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    for state, count in overview.by_status.items():
+        table.add_row(f"connections {state}", str(count))
+    for provider, count in overview.by_provider.items():
+        table.add_row(f"  active on {provider}", str(count))
+    table.add_row("due now", str(overview.due))
+    table.add_row("being synced (leased)", str(overview.leased))
+    table.add_row("backing off after failures", str(overview.backing_off))
+    table.add_row("full resync pending", str(overview.need_full_sync))
+    alive = f"{overview.workers_alive} alive" + (
+        f" of {overview.workers_known} known" if overview.workers_known else ""
+    )
+    table.add_row("workers", alive if overview.workers_alive else f"[bold red]none running[/] ({alive})")
+    console.print(table, highlight=False)
+    if overview.errors:
+        errors = Table(title="recent errors (24 h)")
+        for column in ("when", "connection", "account", "message"):
+            errors.add_column(column, overflow="fold")
+        for at, cid, account, message in overview.errors:
+            errors.add_row(f"{at:%Y-%m-%d %H:%M:%S}", str(cid), account, escape(message))
+        console.print(errors, highlight=False)
+    else:
+        console.print("no errors in the last 24 hours")
+
+
+@app.command()
+@one_line_errors
+def resync(
+    user: Annotated[str | None, typer.Option("--user", help="Resync this person's calendar (email).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Resync every connected calendar.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Run the rounds here and report what each did.")] = False,
+) -> None:
+    """Request a full resync (what Resync in Profile → Calendar does): for one person, or --all. With --wait the
+    rounds run in this process. Exit 1 when a request was refused or a round failed."""
+    from rich.markup import escape
+    from rich.progress import Progress
+
+    from calsync.services.diagnose import ResyncRequest, request_one, resync_targets
+    from calsync.sync.report import RoundReport
+
+    if (user is None) == (not all_):
+        raise _fail("give either --user EMAIL or --all", 2)
+    settings = _settings()
+    with _support_runtime(settings) as runtime:
+        targets = resync_targets(runtime.calendar, email=user)
+        requests: list[ResyncRequest] = []
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("requesting resync", total=len(targets))
+            for person_id, label in targets:
+                requests.append(request_one(runtime.calendar, person_id, label))
+                progress.advance(task)
+        requested = {r.connection_id for r in requests if r.requested}
+        reports: list[RoundReport] = []
+        if wait and requested:
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("syncing", total=len(requested))
+                done: set[int] = set()
+
+                def on_round(report: RoundReport) -> None:
+                    reports.append(report)
+                    if report.connection_id in requested and report.connection_id not in done:
+                        done.add(report.connection_id)
+                        progress.advance(task)
+
+                runtime.worker(on_round=on_round).drain()
+    table = Table(title="resync")
+    for column in ("account", "request", "round" if wait else "next"):
+        table.add_column(column, overflow="fold")
+    by_connection = {r.connection_id: r for r in reports}
+    for request in requests:
+        if not request.requested:
+            table.add_row(request.account, f"[red]refused[/]: {escape(request.message)}", "")
+            continue
+        report = by_connection.get(request.connection_id or 0)
+        if not wait:
+            table.add_row(request.account, "requested", "a worker runs it within seconds")
+        elif report is None:
+            table.add_row(request.account, "requested", "no round ran (not due yet: another worker holds it?)")
+        else:
+            outcome = report.outcome if report.outcome == "ok" else f"[red]{report.outcome}[/]"
+            detail = report.summary() + (f"; {'; '.join(report.errors)}" if report.errors else "")
+            table.add_row(request.account, "requested", f"{outcome}: {escape(detail)}")
+    console.print(table, highlight=False)
+    if not targets:
+        console.print("no connected calendars")
+    failed = any(not r.requested for r in requests) or any(r.outcome in ("auth", "error") for r in reports)
+    raise typer.Exit(1 if failed else 0)
 
 
 def main() -> None:  # pragma: no cover - console script shim

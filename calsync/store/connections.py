@@ -208,6 +208,13 @@ class ConnectionRepository:
             .values(**values)
         )
 
+    def all(self, *, status: ConnectionStatus | None = None) -> list[ConnectionRecord]:
+        """Every connection of the installation, across organizations, in id order (operators' overviews)."""
+        query = select(ConnectionRow)
+        if status is not None:
+            query = query.where(ConnectionRow.status == status)
+        return [_record(r) for r in self.session.scalars(query.order_by(ConnectionRow.id))]
+
     def in_organization(self, organization_id: int, status: ConnectionStatus | None = None) -> list[ConnectionRecord]:
         query = select(ConnectionRow).where(ConnectionRow.organization_id == organization_id)
         if status is not None:

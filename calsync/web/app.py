@@ -7,6 +7,7 @@ migrations are *not* applied (``calsync db upgrade``, ``serve`` and ``demo`` do 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from calsync import __version__
@@ -14,7 +15,7 @@ from calsync.config import Settings
 from calsync.services.context import Clock, system_clock
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
-from calsync.web import errors
+from calsync.web import errors, pages
 from calsync.web.routes import connections, events, oauth, organizations, people, session, webhooks
 from calsync.web.schemas import Health
 from calsync.web.sessions import SessionSigner, load_or_create_key
@@ -52,7 +53,9 @@ def create_app(
         api.include_router(router)
     app.include_router(api)
     app.include_router(oauth.router)  # browser routes: /connect/{provider}, /oauth/{provider}/callback
+    app.include_router(pages.router)  # the server-rendered pages (calsync.web.pages)
     app.include_router(webhooks.router)  # provider push notifications (calsync.services.notifications)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
     def healthz() -> Health:

@@ -1,0 +1,222 @@
+"""Sync status in plain words: the per-event badge a person sees, and the organization overview admins see.
+
+The badge answers the seeds' "Event not showing in my calendar" for one event before anyone has to ask: it is
+in your calendar, it is on its way, or it is not, with the reason and the fix. :func:`decide` is a pure decision
+over the organization's Events module, the person's RSVP, their connection and the entry calsync keeps for
+(connection, event); it is tested table-driven. The loaders around it read those facts in one unit of work.
+
+Decision table (first match wins):
+
+==========================================  ============================================================
+facts                                       badge
+==========================================  ============================================================
+Events module off                           the seeds' feature-availability message, no sync controls
+RSVP declined / needs action / none         no badge (nothing belongs in the calendar)
+no connection (or disconnected)             not in your calendar: connect it in Profile → Calendar
+connection in error                         not in your calendar: <its reason> + disconnect and reconnect
+entry tombstone                             not in your calendar: you removed it; Resync brings it back
+entry last_error, never written             not in your calendar: <that error>
+entry last_error, written before            in your calendar but not up to date: <that error>
+entry with provider id, clean               in your Google Calendar / Outlook calendar
+anything else (no entry, dirty, pending)    syncing…
+==========================================  ============================================================
+
+A tombstone is the engine's record that the person deleted the entry in their calendar: it is not re-created
+while their RSVP stands (seeds: "Juno won't re-create it if you're still RSVP'd"); Resync clears it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from calsync.core.connection import RECONNECT_FIX, Connection, ConnectionStatus, Provider
+from calsync.core.model import Principal, Role, RsvpStatus
+from calsync.errors import PermissionDenied
+from calsync.services.access import organization_of
+from calsync.services.connections import CalendarContext
+from calsync.services.uow import unit_of_work
+from calsync.store.connections import ConnectionRepository
+from calsync.store.entries import EntryRecord, EntryRepository
+from calsync.store.work import WorkRepository
+
+FEATURE_UNAVAILABLE = (
+    "This feature requires the Events module. If you don't see it, contact your administrator."
+)
+CONNECT_FIX = "Connect your calendar in Profile → Calendar."
+RESYNC_FIX = "You removed it from your calendar; use Resync in Profile → Calendar to bring it back."
+WORKER_ALIVE_WITHIN = dt.timedelta(seconds=60)
+"""A worker whose last heartbeat is older than this is shown as not alive (workers beat every few seconds)."""
+
+
+class BadgeKind(str, Enum):
+    IN_CALENDAR = "in_calendar"
+    SYNCING = "syncing"
+    OUTDATED = "outdated"
+    NOT_IN_CALENDAR = "not_in_calendar"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Badge:
+    kind: BadgeKind
+    text: str
+    """The badge itself, short."""
+    detail: str | None = None
+    """The reason and the fix, or where to look (shown beside the badge)."""
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """What the badge needs from an entry row (the last-synced leg of one (connection, event))."""
+
+    provider_id: str | None
+    dirty: bool
+    create_pending: bool
+    tombstone: bool
+    last_error: str | None
+
+    @classmethod
+    def of(cls, record: EntryRecord) -> EntryFacts:
+        return cls(
+            provider_id=record.synced.provider_id,
+            dirty=record.dirty,
+            create_pending=record.synced.create_pending,
+            tombstone=record.synced.tombstone,
+            last_error=record.last_error,
+        )
+
+
+def calendar_label(provider: Provider) -> str:
+    return "your Google Calendar" if provider is Provider.GOOGLE else "your Outlook calendar"
+
+
+def decide(
+    *,
+    events_enabled: bool,
+    rsvp: RsvpStatus | None,
+    connection: Connection | None,
+    entry: EntryFacts | None,
+) -> Badge | None:
+    """The badge for one event, or None when there is nothing to say (see the module's table)."""
+    if not events_enabled:
+        return Badge(BadgeKind.UNAVAILABLE, "Calendar sync unavailable", FEATURE_UNAVAILABLE)
+    if rsvp not in (RsvpStatus.ACCEPTED, RsvpStatus.TENTATIVE):
+        return None
+    if connection is None or connection.status is ConnectionStatus.DISCONNECTED:
+        return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", f"No calendar is connected. {CONNECT_FIX}")
+    if connection.status is ConnectionStatus.ERROR:
+        reason = (connection.error_reason or "Your calendar connection stopped working.").rstrip()
+        if not reason.endswith("."):
+            reason += "."
+        return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", f"{reason} {RECONNECT_FIX}")
+    where = calendar_label(connection.provider)
+    if entry is not None and entry.tombstone:
+        return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", RESYNC_FIX)
+    if entry is not None and entry.last_error:
+        if entry.provider_id is None:
+            return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", entry.last_error)
+        return Badge(BadgeKind.OUTDATED, f"In {where}, not up to date", entry.last_error)
+    if entry is not None and entry.provider_id and not entry.dirty and not entry.create_pending:
+        target = connection.target_calendar_name
+        return Badge(BadgeKind.IN_CALENDAR, f"In {where}", f"In the calendar “{target}”." if target else None)
+    return Badge(BadgeKind.SYNCING, "Syncing…", f"On its way to {where}; this usually takes seconds.")
+
+
+# ---- loaders ---------------------------------------------------------------------------------------------------
+
+
+def badges_for(
+    cc: CalendarContext, actor: Principal, answers: Iterable[tuple[int, RsvpStatus | None]]
+) -> dict[int, Badge | None]:
+    """Badges for the caller's events, given (event id, the caller's RSVP status) pairs, in one read."""
+    wanted = dict(answers)
+    with unit_of_work(cc.service.db, write=False) as uow:
+        organization = organization_of(uow, actor)
+        record = ConnectionRepository(uow.session).latest_for_person(actor.person_id)
+        entries: dict[int, EntryFacts] = {}
+        if record is not None and wanted:
+            entries = {
+                e.event_id: EntryFacts.of(e)
+                for e in EntryRepository(uow.session).for_connection(record.id)
+                if e.event_id in wanted
+            }
+    connection = None if record is None else record.view()
+    return {
+        event_id: decide(
+            events_enabled=organization.events_enabled,
+            rsvp=status,
+            connection=connection,
+            entry=entries.get(event_id),
+        )
+        for event_id, status in wanted.items()
+    }
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    id: str
+    kind: str
+    host: str
+    pid: int
+    heartbeat_at: dt.datetime
+    alive: bool
+
+
+@dataclass(frozen=True)
+class SyncError:
+    at: dt.datetime
+    connection_id: int
+    account_email: str
+    event_id: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the admin page shows: connections by state, recent sync errors, worker liveness."""
+
+    connections: list[Connection]
+    counts: dict[ConnectionStatus, int]
+    errors: list[SyncError]
+    workers: list[WorkerHealth]
+    now: dt.datetime
+
+    @property
+    def workers_alive(self) -> int:
+        return sum(1 for w in self.workers if w.alive and w.kind == "worker")
+
+    @property
+    def alive_by_kind(self) -> dict[str, int]:
+        """Live processes per kind ("worker", and whatever else heartbeats, e.g. a scheduler), workers first."""
+        kinds = sorted({w.kind for w in self.workers} | {"worker"}, key=lambda k: (k != "worker", k))
+        return {kind: sum(1 for w in self.workers if w.alive and w.kind == kind) for kind in kinds}
+
+
+def organization_overview(cc: CalendarContext, actor: Principal, *, error_limit: int = 20) -> Overview:
+    """Admins and support: the organization's connections, its recent sync errors (from the connection logs),
+    and whether worker processes are alive (a heartbeat within :data:`WORKER_ALIVE_WITHIN`)."""
+    if actor.role not in (Role.ADMIN, Role.SUPPORT):
+        raise PermissionDenied("only administrators and support staff may see the organization's sync status")
+    now = cc.service.now()
+    with unit_of_work(cc.service.db, write=False) as uow:
+        organization_of(uow, actor)
+        repo = ConnectionRepository(uow.session)
+        records = repo.in_organization(actor.organization_id)
+        connections = [r.view(repo.pending_changes(r.id)) for r in records]
+        errors = [
+            SyncError(line.at, r.id, r.account_email, line.event_id, line.message)
+            for r in records
+            for line in repo.recent_log(r.id, error_limit, level="error")
+        ]
+        workers = [
+            WorkerHealth(w.id, w.kind, w.host, w.pid, w.heartbeat_at, now - w.heartbeat_at <= WORKER_ALIVE_WITHIN)
+            for w in WorkRepository(uow.session).workers()
+        ]
+    errors.sort(key=lambda e: e.at, reverse=True)
+    counts = {status: 0 for status in ConnectionStatus}
+    for c in connections:
+        counts[c.status] += 1
+    return Overview(connections, counts, errors[:error_limit], workers, now)

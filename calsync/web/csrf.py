@@ -1,0 +1,104 @@
+"""CSRF protection for the pages' forms: a token bound to the browser and to the session, checked on every POST.
+
+Why both: the session cookie is SameSite=Lax, which already stops most cross-site form posts, but Lax is a
+browser policy, not a server check, and the sign-in form has no session at all (login CSRF would sign a victim
+in as the attacker). So every browser gets a random **binding cookie** (``calsync_csrf``, HttpOnly, SameSite=Lax)
+the first time it sees a page, and every form carries
+
+    token = HMAC-SHA256(key, binding + "|" + session cookie value)
+
+in a hidden ``csrf_token`` field. A POST is accepted only when the token recomputed from the request's own
+cookies matches (constant-time compare). Another site can make the browser send the cookies but cannot read them
+(HttpOnly, same-origin policy), so it cannot compute the token. Because the session cookie is part of the input,
+signing in or out changes every token: a form rendered before sign-in cannot be replayed after it.
+
+The binding cookie is rotated at sign-in and sign-out (together with the fresh session value) so nothing an
+attacker planted before sign-in survives it (no session fixation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import Request, Response
+
+from calsync.errors import PermissionDenied
+from calsync.web.sessions import COOKIE, MAX_AGE_SECONDS
+
+BINDING_COOKIE = "calsync_csrf"
+FIELD = "csrf_token"
+REFUSED = (
+    "This form could not be accepted: it expired or did not come from a calsync page. "
+    "Go back, reload the page and try again."
+)
+
+
+class CsrfRefused(PermissionDenied):
+    """A POST without a valid token (HTTP 403)."""
+
+
+def new_binding() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def token_for(key: bytes, binding: str, session: str | None) -> str:
+    """The token a form must carry for this browser binding and session cookie."""
+    message = f"{binding}|{session or ''}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def binding_of(request: Request) -> str:
+    """This browser's binding: its cookie, or a new value stored on the request state to be set in the response."""
+    fresh = getattr(request.state, "csrf_binding", None)
+    if isinstance(fresh, str):
+        return fresh
+    existing = request.cookies.get(BINDING_COOKIE)
+    if existing and 16 <= len(existing) <= 100:
+        return existing
+    value = new_binding()
+    request.state.csrf_binding = value
+    return value
+
+
+def session_of(request: Request) -> str | None:
+    """The session cookie value this request will be answered under (a just-issued one wins)."""
+    fresh = getattr(request.state, "session_cookie", None)
+    if isinstance(fresh, str):
+        return fresh
+    return request.cookies.get(COOKIE)
+
+
+def form_token(key: bytes, request: Request) -> str:
+    return token_for(key, binding_of(request), session_of(request))
+
+
+def check(key: bytes, request: Request, submitted: str | None) -> None:
+    """Refuse the request unless ``submitted`` is the token for the request's own cookies."""
+    binding = request.cookies.get(BINDING_COOKIE)
+    if not binding or not submitted:
+        raise CsrfRefused(REFUSED)
+    expected = token_for(key, binding, request.cookies.get(COOKIE))
+    if not hmac.compare_digest(expected, submitted):
+        raise CsrfRefused(REFUSED)
+
+
+def set_binding_cookie(request: Request, response: Response) -> None:
+    """Send the binding cookie if this request created (or rotated) one."""
+    fresh = getattr(request.state, "csrf_binding", None)
+    if isinstance(fresh, str):
+        response.set_cookie(
+            BINDING_COOKIE,
+            fresh,
+            max_age=MAX_AGE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=bool(request.app.state.secure_cookies),
+            path="/",
+        )
+
+
+def rotate(request: Request) -> None:
+    """A new binding for this browser (at sign-in and sign-out); the response must then carry it."""
+    request.state.csrf_binding = new_binding()
