@@ -79,15 +79,22 @@ class Notifier:
             self._schedule(self._send(provider, url, headers, content, delay))
 
     def _schedule(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` on the loop the sandbox serves on. Another loop running in the calling thread (a test
+        harness's, Playwright's) is never used: it may never run the task. Without a server (the ASGI app used
+        in-process) the caller's own loop is the sandbox's loop."""
         try:
-            running = asyncio.get_running_loop()
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is not None:
-            self._loop = self._loop or running
-            task: asyncio.Future[Any] = running.create_task(coro)
-        elif self._loop is not None and self._loop.is_running():
-            task = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[assignment]
+        bound = self._loop if self._loop is not None and self._loop.is_running() else None
+        task: asyncio.Future[Any]
+        if bound is not None and running is bound:
+            task = bound.create_task(coro)
+        elif bound is not None:
+            task = asyncio.run_coroutine_threadsafe(coro, bound)  # type: ignore[assignment]
+        elif running is not None:
+            self._loop = running
+            task = running.create_task(coro)
         else:
             coro.close()
             log.warning("sandbox notification not sent: no running event loop")

@@ -101,9 +101,12 @@ def live_server(
         runtime.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium, headless, once per session; the browser tests skip with the reason without it."""
+    """Debian's Chromium, headless, once per test module; the browser tests skip with the reason without it.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in the main thread while it is
+    open, and later suites that schedule work on "the running loop" must not find it there."""
     if not CHROMIUM.exists():
         pytest.skip(NO_CHROMIUM)
     sync_api = pytest.importorskip("playwright.sync_api", reason=NO_PLAYWRIGHT)
