@@ -130,6 +130,13 @@ class EntryRun:
                     s, remote = self._lookup(s, action.key)
                     return remote
                 elif isinstance(action, Create):
+                    # Write-ahead: the intent is committed before the provider sees the request, and it is what
+                    # gets recorded (``finally``) if the create fails in any way.
+                    s = dataclasses.replace(
+                        s, create_pending=True, generation=action.generation, calendar_id=action.calendar_id
+                    )
+                    self.synced = s
+                    self.save()
                     s = self._create(s, action)
                 elif isinstance(action, Update):
                     try:
@@ -171,14 +178,17 @@ class EntryRun:
         )
 
     def _create(self, s: Synced, action: Create) -> Synced:
-        # Write-ahead: the intent is committed before the provider sees the request.
-        self.synced = dataclasses.replace(
-            s, create_pending=True, generation=action.generation, calendar_id=action.calendar_id
-        )
-        self.save()
-        written = self.calls(self.port.create, action.calendar_id, action.content, action.generation)
+        try:
+            written = self.calls(self.port.create, action.calendar_id, action.content, action.generation)
+        except ProviderConflict:
+            # 409, and the adapter found no entry of ours behind it (it looks by key first): the id / iCalUID is
+            # taken by something else. A new generation gives a new iCalUID / transactionId; one more try.
+            s = dataclasses.replace(s, generation=action.generation + 1)
+            self.synced = s
+            self.save()
+            written = self.calls(self.port.create, action.calendar_id, action.content, s.generation)
         self.tally.created += 1
-        return self._written(self.synced, written.provider_id, written.etag, action.calendar_id, action.content)
+        return self._written(s, written.provider_id, written.etag, action.calendar_id, action.content)
 
     def _lookup(self, s: Synced, key: str) -> tuple[Synced, Remote]:
         """A create may have landed: adopt what carries the key (keeping one), or conclude nothing was made."""

@@ -167,3 +167,16 @@ def test_refused_client_registration_does_not_break_the_persons_connection(world
     with world.runtime.db.session(write=False) as s:
         after = ConnectionRepository(s).get(conn.id)
         assert after is not None and after.status.value == "connected" and after.error_reason is None
+
+
+def test_409_on_create_with_nothing_of_ours_behind_it_retries_with_a_new_generation(world: World) -> None:
+    """A 409 whose id turns out not to be calsync's entry: a fresh iCalUID / transactionId, and one entry."""
+    world.connect("ann@example.com")
+    ev = world.event()
+    world.rsvp("ann@example.com", ev, A)
+    _faults(world).fail_next(409, method="POST", path_contains=_create_path(world))
+    world.sync()
+    assert world.titles("ann@example.com") == ["Launch party"]
+    world.edit(ev, title="Launch party v2")
+    world.sync()
+    assert world.titles("ann@example.com") == ["Launch party v2"]
