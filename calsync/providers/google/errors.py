@@ -17,18 +17,11 @@ from calsync.errors import (
     ProviderSyncReset,
     ProviderTransient,
 )
+from calsync.providers.rest import retry_after
 
 RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"})
 SCOPE_REASON = "calsync was not given permission to manage your Google calendars; disconnect and reconnect."
 TOKEN_REJECTED_REASON = "Google rejected calsync's access even after renewing it; disconnect and reconnect."
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def error_reason(response: httpx.Response) -> tuple[str, str]:
@@ -50,7 +43,7 @@ def map_error(response: httpx.Response) -> ProviderError:
     if status == 401:
         return ProviderAuthError(text, reason=TOKEN_REJECTED_REASON, provider=provider, status=status, code=code_)
     if status == 429 or status >= 500 or (status == 403 and reason in RATE_LIMIT_REASONS):
-        return ProviderTransient(text, retry_after=_retry_after(response), provider=provider, status=status, code=code_)
+        return ProviderTransient(text, retry_after=retry_after(response), provider=provider, status=status, code=code_)
     if status == 403 and reason in ("insufficientPermissions", "insufficientScopes", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"):
         return ProviderAuthError(text, reason=SCOPE_REASON, provider=provider, status=status, code=code_)
     if status == 410 and reason in ("fullSyncRequired", "updatedMinTooLongAgo"):
@@ -60,8 +53,3 @@ def map_error(response: httpx.Response) -> ProviderError:
     if status in (409, 412):
         return ProviderConflict(text, provider=provider, status=status, code=code_)
     return ProviderPermanent(text, provider=provider, status=status, code=code_)
-
-
-def transport_error(exc: httpx.HTTPError) -> ProviderTransient:
-    """A timeout or connection failure: always transient, never retried blindly for non-idempotent writes."""
-    return ProviderTransient(f"Google Calendar unreachable: {type(exc).__name__}", provider="google")

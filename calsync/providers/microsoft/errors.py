@@ -13,18 +13,11 @@ from calsync.errors import (
     ProviderSyncReset,
     ProviderTransient,
 )
+from calsync.providers.rest import retry_after
 
 SYNC_RESET_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
 ACCESS_REASON = "Microsoft refused calsync access to your calendar; disconnect and reconnect."
 TOKEN_REJECTED_REASON = "Microsoft rejected calsync's access even after renewing it; disconnect and reconnect."
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def error_code(response: httpx.Response) -> tuple[str, str]:
@@ -45,7 +38,7 @@ def map_error(response: httpx.Response) -> ProviderError:
     if status == 401:
         return ProviderAuthError(text, reason=TOKEN_REJECTED_REASON, provider=provider, status=status, code=code_)
     if status == 429 or status >= 500:
-        return ProviderTransient(text, retry_after=_retry_after(response), provider=provider, status=status, code=code_)
+        return ProviderTransient(text, retry_after=retry_after(response), provider=provider, status=status, code=code_)
     if status == 410 or code.lower() in SYNC_RESET_CODES:
         return ProviderSyncReset(text, provider=provider, status=status, code=code_)
     if status == 403 and code in ("ErrorAccessDenied", "Authorization_RequestDenied"):
@@ -55,7 +48,3 @@ def map_error(response: httpx.Response) -> ProviderError:
     if status in (409, 412):
         return ProviderConflict(text, provider=provider, status=status, code=code_)
     return ProviderPermanent(text, provider=provider, status=status, code=code_)
-
-
-def transport_error(exc: httpx.HTTPError) -> ProviderTransient:
-    return ProviderTransient(f"Microsoft Graph unreachable: {type(exc).__name__}", provider="microsoft")
