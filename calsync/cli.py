@@ -311,29 +311,14 @@ def keys_rotate(
     and the old keys are retired unless --keep-old. With CALSYNC_TOKEN_KEYS, put the new key first in that
     variable, run this, then drop the old keys from it.
     """
-    from sqlalchemy.exc import SQLAlchemyError
 
     from calsync.crypto import KeyFile
     from calsync.services.connections import rotate_keys
-    from calsync.services.runtime import build_runtime
 
     settings = _settings()
-    runtime = None
-    try:
-        runtime = build_runtime(settings)
+    with _runtime_or_exit(settings) as runtime:
         key_file = None if settings.token_keys else KeyFile(settings.ensure_data_dir() / "token-keys.json")
         report = rotate_keys(runtime.calendar, key_file, retire=not keep_old)
-    except SQLAlchemyError as exc:
-        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["error"])[0]
-        raise _fail(
-            f"cannot use the database at {_safe_url(settings.effective_database_url)} ({first}); "
-            "check CALSYNC_DATABASE_URL and run 'calsync db upgrade'",
-            2,
-        ) from None
-    finally:
-        if runtime is not None:
-            runtime.close()
-            runtime.db.dispose()
     retired = ", ".join(report.retired) if report.retired else "none"
     note = "; now remove the old keys from CALSYNC_TOKEN_KEYS" if settings.token_keys else ""
     console.print(
@@ -348,8 +333,8 @@ def keys_rotate(
 
 
 @contextlib.contextmanager
-def _support_runtime(settings: Settings) -> Iterator[Runtime]:
-    """A runtime for a support command; a database calsync cannot use is one line and exit code 2."""
+def _runtime_or_exit(settings: Settings) -> Iterator[Runtime]:
+    """A runtime for a one-shot command; a database calsync cannot use is one line and exit code 2."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from calsync.services.runtime import build_runtime
@@ -403,7 +388,7 @@ def diagnose(
     from calsync.services.diagnose import diagnose as run_diagnosis
 
     settings = _settings()
-    with _support_runtime(settings) as runtime:
+    with _runtime_or_exit(settings) as runtime:
         result = run_diagnosis(runtime.calendar, _diagnose_options(settings), user, event)
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n")
@@ -437,7 +422,7 @@ def status(
     from calsync.services.diagnose import installation_status
 
     settings = _settings()
-    with _support_runtime(settings) as runtime:
+    with _runtime_or_exit(settings) as runtime:
         overview = installation_status(runtime.calendar, _diagnose_options(settings))
     if as_json:
         sys.stdout.write(json.dumps(overview.as_json(), indent=2) + "\n")
@@ -487,7 +472,7 @@ def resync(
     if (user is None) == (not all_):
         raise _fail("give either --user EMAIL or --all", 2)
     settings = _settings()
-    with _support_runtime(settings) as runtime:
+    with _runtime_or_exit(settings) as runtime:
         targets = resync_targets(runtime.calendar, email=user)
         requests: list[ResyncRequest] = []
         with Progress(console=err, transient=True) as progress:

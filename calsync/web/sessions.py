@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.responses import Response
 
 from calsync.errors import ConfigurationError, NotAuthenticated
 
@@ -58,3 +59,8 @@ class SessionSigner:
         except (BadSignature, KeyError, TypeError, ValueError):
             raise NotAuthenticated("your session is not valid or has expired; sign in again") from None
         return person_id, fingerprint
+
+
+def set_session_cookie(response: Response, value: str, *, secure: bool) -> None:
+    """The session cookie, the same for the API and the pages: HttpOnly, SameSite=Lax, Secure on https."""
+    response.set_cookie(COOKIE, value, max_age=MAX_AGE_SECONDS, httponly=True, samesite="lax", secure=secure, path="/")

@@ -25,7 +25,7 @@ from calsync.web.pages.common import (
     safe_next,
 )
 from calsync.web.pages.ratelimit import too_many_message
-from calsync.web.sessions import COOKIE, MAX_AGE_SECONDS
+from calsync.web.sessions import COOKIE, set_session_cookie
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -66,15 +66,7 @@ def signin(request: Request, form: Annotated[Form, Depends(checked_form)]) -> Re
     request.state.session_cookie = cookie
     csrf.rotate(request)
     response = redirect(target)
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        max_age=MAX_AGE_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=bool(request.app.state.secure_cookies),
-        path="/",
-    )
+    set_session_cookie(response, cookie, secure=bool(request.app.state.secure_cookies))
     return response
 
 

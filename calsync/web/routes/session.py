@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from calsync.services import auth, people
 from calsync.web.deps import Ctx, signer
 from calsync.web.schemas import PersonOut, SessionIn
-from calsync.web.sessions import COOKIE, MAX_AGE_SECONDS
+from calsync.web.sessions import COOKIE, set_session_cookie
 
 router = APIRouter(prefix="/session", tags=["session"])
 
@@ -16,15 +16,7 @@ router = APIRouter(prefix="/session", tags=["session"])
 def sign_in(body: SessionIn, request: Request, response: Response, ctx: Ctx) -> PersonOut:
     actor = auth.sign_in(ctx, body.email, body.password)
     cookie = signer(request).dumps(actor.person_id, auth.fingerprint_for(ctx, actor.person_id))
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        max_age=MAX_AGE_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=bool(request.app.state.secure_cookies),
-        path="/",
-    )
+    set_session_cookie(response, cookie, secure=bool(request.app.state.secure_cookies))
     return PersonOut.of(people.me(ctx, actor))
 
 
