@@ -12,7 +12,8 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,13 @@ from tests.conftest import GOOGLE_CLIENT, MICROSOFT_CLIENT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 START_TIMEOUT = 20.0
@@ -54,6 +60,7 @@ class LiveServer:
     demo: DemoSeed
     ctx: ServiceContext
     app: Any
+    sandbox: RunningSandbox
 
     def email(self, role: Role) -> str:
         return self.demo.login(role).person.email
@@ -63,7 +70,31 @@ class LiveServer:
 def live_server(
     database: Database, data_dir: Path, provider_config: ProviderConfig, sandbox: RunningSandbox
 ) -> Iterator[LiveServer]:
-    """calsync on a free port, seeded with the demo organization, its OAuth clients registered at the sandbox."""
+    """calsync on a free port, seeded with the demo organization, its OAuth clients registered at the sandbox.
+
+    No sync engine runs here: the page tests drive the connection's state by hand (see ``live_engine``)."""
+    with _serve(database, data_dir, provider_config, sandbox, engine=False) as server:
+        yield server
+
+
+ENGINE_POLL_INTERVAL = 1.0
+"""Seconds between pulls in the story tests: short, so "after a poll" is a bounded wait, not a long one."""
+
+
+@pytest.fixture
+def live_engine(
+    database: Database, data_dir: Path, provider_config: ProviderConfig, sandbox: RunningSandbox
+) -> Iterator[LiveServer]:
+    """``live_server`` with the sync engine running: a worker thread beside the server, push notifications on
+    (the webhook URL is the live server, so the sandbox's notifications reach it) and a one-second poll."""
+    with _serve(database, data_dir, provider_config, sandbox, engine=True) as server:
+        yield server
+
+
+@contextmanager
+def _serve(
+    database: Database, data_dir: Path, provider_config: ProviderConfig, sandbox: RunningSandbox, *, engine: bool
+) -> Iterator[LiveServer]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -74,7 +105,12 @@ def live_server(
     sb.microsoft.register_client(
         MICROSOFT_CLIENT.client_id, MICROSOFT_CLIENT.client_secret, [f"{base}/oauth/microsoft/callback"]
     )
-    settings = Settings(data_dir=data_dir, base_url=base)
+    if engine:
+        settings = Settings(
+            data_dir=data_dir, base_url=base, push_notifications=True, poll_interval=ENGINE_POLL_INTERVAL
+        )
+    else:
+        settings = Settings(data_dir=data_dir, base_url=base)
     runtime = build_runtime(settings, database=database, providers=provider_config)
     demo = seed_demo(runtime.service)
     app = create_app(settings, runtime=runtime)
@@ -92,9 +128,18 @@ def live_server(
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError(f"calsync did not answer {base}/healthz within {START_TIMEOUT} s")
             time.sleep(0.05)
+    stop = threading.Event()
+    worker_thread: threading.Thread | None = None
+    if engine:
+        worker = runtime.worker(idle_sleep=0.02)
+        worker_thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        worker_thread.start()
     try:
-        yield LiveServer(base, demo, runtime.service, app)
+        yield LiveServer(base, demo, runtime.service, app, sandbox)
     finally:
+        stop.set()
+        if worker_thread is not None:
+            worker_thread.join(timeout=30)
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
@@ -141,3 +186,16 @@ def sign_in(page: Any, server: LiveServer, role: Role) -> None:
 
 def provider_label(provider: Provider) -> str:
     return provider.label
+
+
+def wait_until(check: Callable[[], Any], *, timeout: float = 30.0, what: str) -> Any:
+    """Call ``check`` until it returns something truthy, at most ``timeout`` seconds (a bound, never a fixed sleep);
+    ``check`` usually reloads a page and looks at it, so each try is one round trip."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)

@@ -85,8 +85,9 @@ def test_organizer_creates_and_edits_an_event(page: Any, live_server: LiveServer
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_profile_calendar_connect_pick_resync_disconnect(page: Any, live_server: LiveServer,
-                                                         provider: Provider) -> None:
+def test_profile_calendar_connect_pick_resync_disconnect(
+    page: Any, live_server: LiveServer, provider: Provider
+) -> None:
     """Connect through the sandbox's consent page, see "connected as", pick a calendar, Resync, disconnect."""
     sign_in(page, live_server, Role.MEMBER)
     nav(page, "Profile → Calendar").click()

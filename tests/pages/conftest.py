@@ -49,8 +49,15 @@ class Browser:
     def token(self, url: str = "/signin") -> str:
         return csrf_of(self.client.get(url).text)
 
-    def post(self, url: str, data: dict[str, Any] | None = None, *, page: str = "/events", token: str | None = None,
-             **kw: Any) -> Any:
+    def post(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        page: str = "/events",
+        token: str | None = None,
+        **kw: Any,
+    ) -> Any:
         body = dict(data or {})
         body.setdefault("csrf_token", token if token is not None else self.token(page))
         return self.client.post(url, data=body, follow_redirects=False, **kw)
@@ -98,9 +105,11 @@ def make_site(database: Database, clock: Any, data_dir: Any, **app_kw: Any) -> S
     demo = seed_demo(ctx)
     globex = organizations.create_organization(ctx, "Globex", frozenset({Module.EVENTS}))
     otto = people.register(
-        ctx, globex.id,
-        people.NewPerson(email="otto@globex.test", name="Otto", timezone="UTC", role=Role.ORGANIZER,
-                         password=DEMO_PASSWORD),
+        ctx,
+        globex.id,
+        people.NewPerson(
+            email="otto@globex.test", name="Otto", timezone="UTC", role=Role.ORGANIZER, password=DEMO_PASSWORD
+        ),
     )
     day = clock().replace(tzinfo=None, minute=0) + dt.timedelta(days=4)
     draft = events.EventDraft(
@@ -141,8 +150,15 @@ def connect_via_sandbox(browser: Browser, provider: Provider, tls: Any) -> Any:
     return done
 
 
-def add_connection(ctx: ServiceContext, person: Person, *, status: Any = None, provider: Any = None,
-                   error_reason: str | None = None, **fields: Any) -> int:
+def add_connection(
+    ctx: ServiceContext,
+    person: Person,
+    *,
+    status: Any = None,
+    provider: Any = None,
+    error_reason: str | None = None,
+    **fields: Any,
+) -> int:
     """A stored connection row for ``person`` (no tokens): the state a page must describe, set up directly in the
     store because reaching it for real needs the sync engine (tests of the real connect flow use the sandbox)."""
     from calsync.core.connection import ConnectionStatus, Provider
@@ -151,11 +167,21 @@ def add_connection(ctx: ServiceContext, person: Person, *, status: Any = None, p
     now = ctx.now()
     with ctx.db.session() as session:
         record = ConnectionRepository(session).create(
-            person_id=person.id, organization_id=person.organization_id, provider=provider or Provider.GOOGLE,
-            account_email=person.email, account_id=f"acct-{person.id}", scopes="calendar",
-            status=status or ConnectionStatus.CONNECTED, error_reason=error_reason, need_full_sync=False,
-            connected_at=now, target_calendar_id="primary", target_calendar_name=person.email,
-            dedicated_calendar=False, work_seq=0, **fields,
+            person_id=person.id,
+            organization_id=person.organization_id,
+            provider=provider or Provider.GOOGLE,
+            account_email=person.email,
+            account_id=f"acct-{person.id}",
+            scopes="calendar",
+            status=status or ConnectionStatus.CONNECTED,
+            error_reason=error_reason,
+            need_full_sync=False,
+            connected_at=now,
+            target_calendar_id="primary",
+            target_calendar_name=person.email,
+            dedicated_calendar=False,
+            work_seq=0,
+            **fields,
         )
         return record.id
 

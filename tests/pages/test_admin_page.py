@@ -42,8 +42,12 @@ def test_admin_sees_connections_by_state_errors_workers_and_channels(site: Site)
     """Counts per state, each connection's channel expiry, the logged errors, and which workers are alive."""
     now = site.ctx.now()
     ok = add_connection(site.ctx, site.person(Role.MEMBER), channel_expires_at=now + dt.timedelta(days=6))
-    broken = add_connection(site.ctx, site.demo.logins[3].person, status=ConnectionStatus.ERROR,
-                            error_reason="Microsoft says the grant was revoked.")
+    broken = add_connection(
+        site.ctx,
+        site.demo.logins[3].person,
+        status=ConnectionStatus.ERROR,
+        error_reason="Microsoft says the grant was revoked.",
+    )
     add_connection(site.ctx, site.globex_organizer)  # another organization: not shown
     with site.ctx.db.session() as session:
         repo = ConnectionRepository(session)

@@ -20,19 +20,42 @@ from calsync.services.badges import (
 T = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def connection(status: ConnectionStatus = ConnectionStatus.CONNECTED, provider: Provider = Provider.GOOGLE,
-               error_reason: str | None = None) -> Connection:
+def connection(
+    status: ConnectionStatus = ConnectionStatus.CONNECTED,
+    provider: Provider = Provider.GOOGLE,
+    error_reason: str | None = None,
+) -> Connection:
     return Connection(
-        id=1, person_id=1, organization_id=1, provider=provider, account_email="max@example.org", status=status,
-        error_reason=error_reason, need_full_sync=False, need_full_sync_reason=None, target_calendar_id="primary",
-        target_calendar_name="Max's calendar", dedicated_calendar=False, scopes=(), connected_at=T,
-        disconnected_at=None, last_success_at=T, last_attempt_at=T, last_error_at=None, pending_changes=0,
+        id=1,
+        person_id=1,
+        organization_id=1,
+        provider=provider,
+        account_email="max@example.org",
+        status=status,
+        error_reason=error_reason,
+        need_full_sync=False,
+        need_full_sync_reason=None,
+        target_calendar_id="primary",
+        target_calendar_name="Max's calendar",
+        dedicated_calendar=False,
+        scopes=(),
+        connected_at=T,
+        disconnected_at=None,
+        last_success_at=T,
+        last_attempt_at=T,
+        last_error_at=None,
+        pending_changes=0,
         channel_expires_at=None,
     )
 
 
-def entry(provider_id: str | None = "abc", dirty: bool = False, create_pending: bool = False,
-          tombstone: bool = False, last_error: str | None = None) -> EntryFacts:
+def entry(
+    provider_id: str | None = "abc",
+    dirty: bool = False,
+    create_pending: bool = False,
+    tombstone: bool = False,
+    last_error: str | None = None,
+) -> EntryFacts:
     return EntryFacts(provider_id, dirty, create_pending, tombstone, last_error)
 
 
@@ -54,10 +77,24 @@ CASES = [
     ("disconnected", True, A, GONE, entry(), BadgeKind.NOT_IN_CALENDAR, CONNECT_FIX),
     ("error", True, A, BROKEN, entry(), BadgeKind.NOT_IN_CALENDAR, "permission was revoked. " + RECONNECT_FIX),
     ("tombstone", True, A, CONNECTED, entry(tombstone=True), BadgeKind.NOT_IN_CALENDAR, RESYNC_FIX),
-    ("error-never-written", True, A, CONNECTED, entry(provider_id=None, last_error="Calendar is read-only"),
-     BadgeKind.NOT_IN_CALENDAR, "Calendar is read-only"),
-    ("error-after-written", True, A, CONNECTED, entry(dirty=True, last_error="Rate limited"),
-     BadgeKind.OUTDATED, "Rate limited"),
+    (
+        "error-never-written",
+        True,
+        A,
+        CONNECTED,
+        entry(provider_id=None, last_error="Calendar is read-only"),
+        BadgeKind.NOT_IN_CALENDAR,
+        "Calendar is read-only",
+    ),
+    (
+        "error-after-written",
+        True,
+        A,
+        CONNECTED,
+        entry(dirty=True, last_error="Rate limited"),
+        BadgeKind.OUTDATED,
+        "Rate limited",
+    ),
     ("in-google", True, A, CONNECTED, entry(), BadgeKind.IN_CALENDAR, "In your Google Calendar"),
     ("in-outlook", True, T_, OUTLOOK, entry(), BadgeKind.IN_CALENDAR, "In your Outlook calendar"),
     ("no-entry-yet", True, A, CONNECTED, None, BadgeKind.SYNCING, "Syncing…"),
@@ -67,8 +104,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("events_on", "rsvp", "conn", "facts", "kind", "fragment"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("events_on", "rsvp", "conn", "facts", "kind", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_badge_decision(events_on, rsvp, conn, facts, kind, fragment) -> None:
     """Each row of the decision table gives its badge kind and says the reason and the fix in words."""
     badge = decide(events_enabled=events_on, rsvp=rsvp, connection=conn, entry=facts)

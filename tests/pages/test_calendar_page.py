@@ -27,8 +27,12 @@ def test_without_a_connection_the_page_offers_both_providers(site: Site) -> None
 
 def test_a_broken_connection_shows_the_reason_and_the_fix(site: Site) -> None:
     """A connection in error says why, the seeds' causes, and to disconnect and reconnect; no Resync."""
-    add_connection(site.ctx, site.person(Role.MEMBER), status=ConnectionStatus.ERROR,
-                   error_reason="Google says calsync's access was revoked.")
+    add_connection(
+        site.ctx,
+        site.person(Role.MEMBER),
+        status=ConnectionStatus.ERROR,
+        error_reason="Google says calsync's access was revoked.",
+    )
     html = unescape(site.browser(Role.MEMBER).get("/profile/calendar").text)
     assert "Your Google Calendar connection has stopped working." in html
     assert "Google says calsync's access was revoked." in html
@@ -40,8 +44,9 @@ def test_a_broken_connection_shows_the_reason_and_the_fix(site: Site) -> None:
 
 def test_resync_on_a_broken_connection_is_refused_with_the_reason(site: Site) -> None:
     """Resync cannot run on a connection in error: a 409 page repeats the reason."""
-    add_connection(site.ctx, site.person(Role.MEMBER), status=ConnectionStatus.ERROR,
-                   error_reason="The authorization expired.")
+    add_connection(
+        site.ctx, site.person(Role.MEMBER), status=ConnectionStatus.ERROR, error_reason="The authorization expired."
+    )
     response = site.browser(Role.MEMBER).post("/profile/calendar/resync", {}, page="/profile/calendar")
     assert response.status_code == 409 and "The authorization expired." in response.text
 

@@ -46,8 +46,8 @@ def test_accepting_shows_the_connect_advice_and_declining_removes_the_badge(site
     html = browser.get("/events").text
     assert answer_of(html, event.id) == "Accepted"
     assert badge_of(html, event.id) == (
-        "not_in_calendar: <strong>Not in your calendar</strong><span class=\"detail\"> No calendar is connected. "
-        "Connect your calendar in Profile → Calendar.</span> <a href=\"/profile/calendar\">Profile → Calendar</a>"
+        'not_in_calendar: <strong>Not in your calendar</strong><span class="detail"> No calendar is connected. '
+        'Connect your calendar in Profile → Calendar.</span> <a href="/profile/calendar">Profile → Calendar</a>'
     )
     rsvp(browser, event.id, "declined")
     html = browser.get("/events").text
@@ -71,8 +71,12 @@ def test_badges_follow_the_connection_and_entry_state(site: Site) -> None:
 
 def test_a_broken_connection_explains_itself_on_every_accepted_event(site: Site) -> None:
     """A connection in error shows its reason and "disconnect and reconnect" on the events it should carry."""
-    add_connection(site.ctx, site.person(Role.MEMBER), status=ConnectionStatus.ERROR,
-                   error_reason="Google says calsync's access was revoked.")
+    add_connection(
+        site.ctx,
+        site.person(Role.MEMBER),
+        status=ConnectionStatus.ERROR,
+        error_reason="Google says calsync's access was revoked.",
+    )
     html = site.browser(Role.MEMBER).get("/events").text
     badge = badge_of(html, site.event("Quarterly planning").id)
     assert "access was revoked. Disconnect your calendar in Profile → Calendar, then connect it again." in badge
@@ -129,17 +133,30 @@ def test_member_cannot_open_the_new_event_form(site: Site) -> None:
 def test_organizer_creates_an_event_with_field_errors_first(site: Site) -> None:
     """Bad fields come back beside the field with what was typed kept; a correct form creates the event."""
     browser = site.browser(Role.ORGANIZER)
-    bad = browser.post("/events/new", {"title": "Retro", "timezone": "Mars/Olympus", "start": "2026-03-10T09:00",
-                                       "end": "2026-03-10T08:00"}, page="/events/new")
+    bad = browser.post(
+        "/events/new",
+        {"title": "Retro", "timezone": "Mars/Olympus", "start": "2026-03-10T09:00", "end": "2026-03-10T08:00"},
+        page="/events/new",
+    )
     assert bad.status_code == 422
     assert 'data-testid="error-timezone"' in bad.text and "Mars/Olympus" in bad.text
     missing = browser.post("/events/new", {"title": "", "start": "2026-03-10T09:00", "end": ""}, page="/events/new")
     assert missing.status_code == 422 and "Enter when the event ends." in missing.text
-    order = browser.post("/events/new", {"title": "Retro", "start": "2026-03-10T09:00", "end": "2026-03-10T08:00"},
-                         page="/events/new")
+    order = browser.post(
+        "/events/new", {"title": "Retro", "start": "2026-03-10T09:00", "end": "2026-03-10T08:00"}, page="/events/new"
+    )
     assert order.status_code == 422 and 'data-testid="error-end"' in order.text and "must be after start" in order.text
-    good = browser.post("/events/new", {"title": "Retro", "location": "Room 1", "timezone": "Europe/Paris",
-                                        "start": "2026-03-10T09:00", "end": "2026-03-10T10:00"}, page="/events/new")
+    good = browser.post(
+        "/events/new",
+        {
+            "title": "Retro",
+            "location": "Room 1",
+            "timezone": "Europe/Paris",
+            "start": "2026-03-10T09:00",
+            "end": "2026-03-10T10:00",
+        },
+        page="/events/new",
+    )
     assert good.status_code == 303
     page = browser.get(good.headers["location"]).text
     assert "Event created." in page and "Retro" in page and "Europe/Paris" in page
@@ -151,15 +168,29 @@ def test_organizer_edits_cancels_and_invites(site: Site) -> None:
     event = site.event("Quarterly planning")
     form = browser.get(f"/events/{event.id}/edit").text
     assert 'value="Quarterly planning"' in form and 'value="Europe/London"' in form
-    saved = browser.post(f"/events/{event.id}/edit", {"title": "Quarterly planning (moved)",
-                                                      "timezone": "Europe/London", "all_day": "1",
-                                                      "start_date": "2026-03-20", "end_date": "2026-03-19"},
-                         page=f"/events/{event.id}/edit")
+    saved = browser.post(
+        f"/events/{event.id}/edit",
+        {
+            "title": "Quarterly planning (moved)",
+            "timezone": "Europe/London",
+            "all_day": "1",
+            "start_date": "2026-03-20",
+            "end_date": "2026-03-19",
+        },
+        page=f"/events/{event.id}/edit",
+    )
     assert saved.status_code == 422 and "must be on or after start_date" in saved.text
-    saved = browser.post(f"/events/{event.id}/edit", {"title": "Quarterly planning (moved)",
-                                                      "timezone": "Europe/London", "all_day": "1",
-                                                      "start_date": "2026-03-20", "end_date": "2026-03-20"},
-                         page=f"/events/{event.id}/edit")
+    saved = browser.post(
+        f"/events/{event.id}/edit",
+        {
+            "title": "Quarterly planning (moved)",
+            "timezone": "Europe/London",
+            "all_day": "1",
+            "start_date": "2026-03-20",
+            "end_date": "2026-03-20",
+        },
+        page=f"/events/{event.id}/edit",
+    )
     assert saved.status_code == 303
     page = browser.get(f"/events/{event.id}").text
     assert "Quarterly planning (moved)" in page and "Fri 20 Mar 2026 (all day)" in page

@@ -18,8 +18,11 @@ def test_anonymous_pages_redirect_to_sign_in_and_back(site: Site) -> None:
     response = browser.get("/profile/calendar")
     assert response.status_code == 303
     assert response.headers["location"] == "/signin?next=%2Fprofile%2Fcalendar"
-    signed = browser.post("/signin", {"email": site.person(Role.MEMBER).email, "password": DEMO_PASSWORD,
-                                       "next": "/profile/calendar"}, page="/signin")
+    signed = browser.post(
+        "/signin",
+        {"email": site.person(Role.MEMBER).email, "password": DEMO_PASSWORD, "next": "/profile/calendar"},
+        page="/signin",
+    )
     assert signed.status_code == 303 and signed.headers["location"] == "/profile/calendar"
     assert browser.get("/profile/calendar").status_code == 200
 
@@ -95,8 +98,9 @@ def test_csrf_token_of_another_browser_is_refused(site: Site) -> None:
 def test_sign_in_form_needs_its_csrf_token(site: Site) -> None:
     """The sign-in form itself is protected (login CSRF): without the token nobody is signed in."""
     browser = site.browser()
-    response = browser.client.post("/signin", data={"email": "max@example.org", "password": DEMO_PASSWORD},
-                                   follow_redirects=False)
+    response = browser.client.post(
+        "/signin", data={"email": "max@example.org", "password": DEMO_PASSWORD}, follow_redirects=False
+    )
     assert response.status_code == 403 and COOKIE not in browser.client.cookies
 
 
@@ -112,8 +116,9 @@ def test_next_never_leaves_the_site(site: Site) -> None:
     """A crafted ``next`` pointing at another site is replaced by the events page."""
     browser = site.browser()
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
-        response = browser.post("/signin", {"email": "max@example.org", "password": DEMO_PASSWORD, "next": target},
-                                page="/signin")
+        response = browser.post(
+            "/signin", {"email": "max@example.org", "password": DEMO_PASSWORD, "next": target}, page="/signin"
+        )
         assert response.headers["location"] == "/events", target
         browser.client.cookies.clear()
 
@@ -122,8 +127,10 @@ def test_five_failures_lock_that_email_from_that_address(site: Site, clock) -> N
     """After 5 wrong passwords for one email from one address, even the right one is refused for 5 minutes."""
     browser = site.browser(client="198.51.100.7")
     for _ in range(4):
-        assert browser.post("/signin", {"email": "max@example.org", "password": "wrong"}, page="/signin"
-                            ).status_code == 401
+        assert (
+            browser.post("/signin", {"email": "max@example.org", "password": "wrong"}, page="/signin").status_code
+            == 401
+        )
     fifth = browser.post("/signin", {"email": "max@example.org", "password": "wrong"}, page="/signin")
     assert "Too many sign-in attempts. Try again in 5 minutes." in fifth.text
     locked = browser.post("/signin", {"email": "max@example.org", "password": DEMO_PASSWORD}, page="/signin")

@@ -245,7 +245,11 @@ class PageRoute(APIRoute):
             except RequestValidationError:
                 view = optional_viewer(request)
                 response = render(
-                    request, "error.html", view, status_code=404, title="Not found",
+                    request,
+                    "error.html",
+                    view,
+                    status_code=404,
+                    title="Not found",
                     message="There is no such page. Check the address, or start from Events.",
                 )
             csrf.set_binding_cookie(request, response)

@@ -82,14 +82,24 @@ class EventFormData:
     def timing(self) -> dict[str, object]:
         """The timing fields for the services: times for a timed event, dates for an all-day one."""
         if self.all_day:
-            return {"all_day": True, "start": None, "end": None,
-                    "start_date": self._date("start_date"), "end_date": self._date("end_date")}
+            return {
+                "all_day": True,
+                "start": None,
+                "end": None,
+                "start_date": self._date("start_date"),
+                "end_date": self._date("end_date"),
+            }
         if not self.values["start"]:
             self.errors["start"] = "Enter when the event starts."
         if not self.values["end"]:
             self.errors["end"] = "Enter when the event ends."
-        return {"all_day": False, "start": self._datetime("start"), "end": self._datetime("end"),
-                "start_date": None, "end_date": None}
+        return {
+            "all_day": False,
+            "start": self._datetime("start"),
+            "end": self._datetime("end"),
+            "start_date": None,
+            "end_date": None,
+        }
 
 
 def _field_error(data: EventFormData, exc: InvalidInput) -> None:
@@ -100,8 +110,15 @@ def _field_error(data: EventFormData, exc: InvalidInput) -> None:
 
 def _show(request: Request, data: EventFormData, *, event: Event | None, status_code: int = 200) -> Response:
     view = viewer(request)
-    return render(request, "event_form.html", view, status_code=status_code, form=data, event=event,
-                  organizer_zone=view.person.timezone)
+    return render(
+        request,
+        "event_form.html",
+        view,
+        status_code=status_code,
+        form=data,
+        event=event,
+        organizer_zone=view.person.timezone,
+    )
 
 
 @router.get("/events/new")
