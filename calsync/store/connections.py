@@ -113,6 +113,7 @@ class LogLine:
     action: str
     event_id: int | None
     message: str
+    lag_ms: int | None = None
 
 
 class InstallationRepository:
@@ -248,6 +249,7 @@ class ConnectionRepository:
         *,
         level: str = "info",
         event_id: int | None = None,
+        lag_ms: int | None = None,
     ) -> None:
         """Append one line (never a secret: callers pass human text and provider error codes only)."""
         self.session.add(
@@ -258,6 +260,7 @@ class ConnectionRepository:
                 action=action,
                 event_id=event_id,
                 message=message[:2000],
+                lag_ms=lag_ms,
             )
         )
         self.session.flush()
@@ -280,7 +283,7 @@ class ConnectionRepository:
         if level:
             query = query.where(ConnectionLogRow.level == level)
         rows = self.session.scalars(query.order_by(ConnectionLogRow.id.desc()).limit(limit))
-        return [LogLine(r.at, r.level, r.action, r.event_id, r.message) for r in rows]
+        return [LogLine(r.at, r.level, r.action, r.event_id, r.message, r.lag_ms) for r in rows]
 
     # ---- OAuth states ------------------------------------------------------------------------------------------
     def add_state(self, **fields: Any) -> None:

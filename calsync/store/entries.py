@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from calsync.core.plan import Synced
@@ -21,6 +21,7 @@ class EntryRecord:
     synced: Synced
     dirty: bool
     change_seq: int
+    dirty_since: dt.datetime | None
     last_error: str | None
     last_attempt_at: dt.datetime | None
     updated_at: dt.datetime
@@ -39,8 +40,16 @@ def _record(row: EntryRow) -> EntryRecord:
         generation=row.generation,
     )
     return EntryRecord(
-        row.id, row.connection_id, row.event_id, synced, row.dirty, row.change_seq or 0, row.last_error,
-        row.last_attempt_at, row.updated_at,
+        row.id,
+        row.connection_id,
+        row.event_id,
+        synced,
+        row.dirty,
+        row.change_seq or 0,
+        row.dirty_since,
+        row.last_error,
+        row.last_attempt_at,
+        row.updated_at,
     )
 
 
@@ -103,9 +112,19 @@ class EntryRepository:
                 )
             )
             for event_id in sorted(set(event_ids) - existing):
-                self.session.add(EntryRow(connection_id=connection_id, event_id=event_id, updated_at=now, dirty=True))
+                self.session.add(
+                    EntryRow(
+                        connection_id=connection_id, event_id=event_id, updated_at=now, dirty=True, dirty_since=now
+                    )
+                )
             query = query.where(EntryRow.event_id.in_(event_ids))
-        self.session.execute(query.values(dirty=True, change_seq=EntryRow.change_seq + 1))
+        self.session.execute(
+            query.values(
+                dirty=True,
+                change_seq=EntryRow.change_seq + 1,
+                dirty_since=func.coalesce(EntryRow.dirty_since, now),
+            )
+        )
         self.session.flush()
 
     def clean(self, connection_id: int, event_id: int, seen_seq: int) -> bool:
@@ -115,7 +134,7 @@ class EntryRepository:
             .where(
                 EntryRow.connection_id == connection_id, EntryRow.event_id == event_id, EntryRow.change_seq == seen_seq
             )
-            .values(dirty=False)
+            .values(dirty=False, dirty_since=None)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -121,6 +121,8 @@ class EntryRow(Base):
     generation: Mapped[int] = mapped_column(Integer, default=0)
     dirty: Mapped[bool] = mapped_column(Boolean, default=True)
     change_seq: Mapped[int] = mapped_column(Integer, default=0)
+    dirty_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When the entry was first marked after its last clean sync: the start of its sync lag."""
     """Grows with every mark; a round clears ``dirty`` only if the value it read is still current."""
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -145,6 +147,8 @@ class ConnectionLogRow(Base):
     action: Mapped[str] = mapped_column(String(40))
     event_id: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(Text)
+    lag_ms: Mapped[int | None] = mapped_column(Integer)
+    """For a sync round: the longest wait, among the entries it wrote, from the change to the calendar write."""
 
     __table_args__ = (Index("ix_connection_log_connection_at", "connection_id", "at"),)
 

@@ -204,7 +204,14 @@ class Engine:
                 fields["error_detail"] = None
             repo.update(conn.id, **fields)
             if report.did_something():
-                repo.log(conn.id, now, "sync", report.summary(), level="error" if report.errors else "info")
+                repo.log(
+                    conn.id,
+                    now,
+                    "sync",
+                    report.summary(),
+                    level="error" if report.errors else "info",
+                    lag_ms=max(report.lags_ms) if report.lags_ms else None,
+                )
 
     def _primary_calendar(self, conn: ConnectionRecord, calls: RoundCalls) -> str:
         directory = self.providers.calendars(conn.provider)
@@ -376,6 +383,10 @@ class Engine:
         except CalsyncError as exc:  # permanent for this entry: record, surface, do not loop on it
             error = exc.message
         run.save(last_error=error)
-        report.merge(tally, f"event {event_id}: {error}" if error else None)
+        wrote = tally.created + tally.updated + tally.deleted
+        lag_ms = None
+        if wrote and record is not None and record.dirty_since is not None:
+            lag_ms = max(0, int((self.clock() - record.dirty_since).total_seconds() * 1000))
+        report.merge(tally, f"event {event_id}: {error}" if error else None, lag_ms)
         with self.db.session() as session:
             EntryRepository(session).clean(conn.id, event_id, seen_seq)

@@ -38,13 +38,18 @@ class RoundReport:
     next_due: dt.datetime | None = None
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def merge(self, tally: EntryTally, error: str | None) -> None:
+    lags_ms: list[int] = dataclasses.field(default_factory=list)
+    """For each entry this round wrote: milliseconds from the change that marked it to the write."""
+
+    def merge(self, tally: EntryTally, error: str | None, lag_ms: int | None = None) -> None:
         """Entries of a round run in parallel: each keeps its own tally, merged here."""
         with self.lock:
             self.entries += 1
             self.tally.add(tally)
             if error is not None:
                 self.errors.append(error)
+            if lag_ms is not None:
+                self.lags_ms.append(lag_ms)
 
     def did_something(self) -> bool:
         t = self.tally
@@ -70,6 +75,8 @@ class RoundReport:
             parts.append(f"{t.tombstoned} deleted by you (kept deleted)")
         if t.duplicates_removed or self.adopted_entries:
             parts.append(f"{self.adopted_entries} adopted, {t.duplicates_removed} duplicates removed")
+        if self.lags_ms:
+            parts.append(f"longest wait from a change to the calendar {max(self.lags_ms) / 1000:.1f} s")
         if self.errors:
             parts.append(f"{len(self.errors)} errors")
         return "; ".join(parts)

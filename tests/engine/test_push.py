@@ -79,3 +79,23 @@ def test_connect_backfills_upcoming_accepted_events(world: World) -> None:
     world.connect("ann@example.com")
     world.sync()
     assert world.titles("ann@example.com") == ["A", "B"]
+
+
+def test_rounds_record_the_wait_from_a_change_to_the_calendar(world: World) -> None:
+    """A round that writes an entry logs its lag (change -> write); the entry's mark is cleared; a no-op logs none."""
+    from calsync.store.connections import ConnectionRepository
+    from calsync.store.entries import EntryRepository
+
+    world.connect("ann@example.com")
+    world.sync()
+    ev = world.event()
+    world.rsvp("ann@example.com", ev, A)
+    world.sync()
+    with world.runtime.db.session(write=False) as s:
+        conn = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
+        assert conn is not None
+        rounds = [line for line in ConnectionRepository(s).recent_log(conn.id) if line.action == "sync"]
+        entry = EntryRepository(s).get(conn.id, ev)
+    assert rounds and rounds[0].lag_ms is not None and 0 <= rounds[0].lag_ms < 60_000
+    assert "longest wait from a change to the calendar" in rounds[0].message
+    assert entry is not None and entry.dirty_since is None

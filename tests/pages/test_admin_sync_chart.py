@@ -47,3 +47,20 @@ def test_admin_page_draws_the_chart_from_the_connection_logs(site: Site) -> None
     assert html.count('data-testid="bar-rounds"') == 2
     assert html.count('data-testid="bar-errors"') == 1
     assert 'data-testid="sync-chart-empty"' not in html
+
+
+def test_slots_keep_the_longest_lag_and_the_chart_draws_it() -> None:
+    """Each slot keeps the longest change-to-calendar wait of its rounds; the chart draws them as a line."""
+    from calsync.web.pages.admin import sync_chart
+
+    now = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
+    lines = [
+        LogLine(now - dt.timedelta(minutes=2), "info", "sync", None, "round", 400),
+        LogLine(now - dt.timedelta(minutes=3), "info", "sync", None, "round", 1200),
+        LogLine(now - dt.timedelta(minutes=25), "info", "sync", None, "round", 300),
+        LogLine(now - dt.timedelta(minutes=35), "info", "sync", None, "a round that wrote nothing", None),
+    ]
+    slots = sync_slots(lines, now)
+    assert slots[-1].max_lag_ms == 1200 and slots[-3].max_lag_ms == 300 and slots[-4].max_lag_ms is None
+    chart = sync_chart(lines, now)
+    assert chart.max_lag_ms == 1200 and len(chart.lag_points.split()) == 2

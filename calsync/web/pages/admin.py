@@ -81,6 +81,8 @@ class Slot:
     start: dt.datetime
     rounds: int
     errors: int
+    max_lag_ms: int | None = None
+    """The longest wait from a change to the calendar among the rounds in this slot."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ class SyncChart:
     width: int
     height: int
     baseline: float
+    lag_points: str = ""
+    """SVG polyline points of each slot's longest sync lag (scaled to the longest lag shown)."""
+    max_lag_ms: int | None = None
 
     @property
     def total_rounds(self) -> int:
@@ -128,15 +133,18 @@ def sync_slots(
     start = now - count * slot
     rounds = [0] * count
     errors = [0] * count
+    lags: list[int | None] = [None] * count
     for line in lines:
         if line.at < start or line.at > now:
             continue
         i = min(int((line.at - start) / slot), count - 1)
         if line.action == "sync":
             rounds[i] += 1
+            if line.lag_ms is not None:
+                lags[i] = max(lags[i] or 0, line.lag_ms)
         if line.level == "error":
             errors[i] += 1
-    return [Slot(start + i * slot, rounds[i], errors[i]) for i in range(count)]
+    return [Slot(start + i * slot, rounds[i], errors[i], lags[i]) for i in range(count)]
 
 
 def sync_chart(lines: Sequence[LogLine], now: dt.datetime) -> SyncChart:
@@ -155,4 +163,10 @@ def sync_chart(lines: Sequence[LogLine], now: dt.datetime) -> SyncChart:
         Bar(s, round(i * step + step * 0.1, 1), round(half, 1), height(s.rounds), height(s.errors))
         for i, s in enumerate(slots)
     ]
-    return SyncChart(slots, bars, peak, CHART_WIDTH, CHART_HEIGHT, baseline)
+    max_lag = max((s.max_lag_ms for s in slots if s.max_lag_ms is not None), default=None)
+    points = " ".join(
+        f"{round(i * step + step / 2, 1)},{round(baseline - usable * (s.max_lag_ms / max_lag), 1)}"
+        for i, s in enumerate(slots)
+        if s.max_lag_ms is not None and max_lag
+    )
+    return SyncChart(slots, bars, peak, CHART_WIDTH, CHART_HEIGHT, baseline, points, max_lag)
