@@ -124,8 +124,8 @@ class EntriesPort(Protocol):
         """Rewrite the entry in place, conditional on ``etag`` (stale -> ProviderConflict)."""
         ...
 
-    def delete(self, token: str, calendar_id: str, provider_id: str) -> None:
-        """Remove the entry; already gone counts as done."""
+    def delete(self, token: str, calendar_id: str, provider_id: str) -> bool:
+        """Remove the entry; already gone counts as done. Returns whether it was still there."""
         ...
 
     def lookup(self, token: str, calendar_id: str, key: str) -> list[ListedEntry]:

@@ -225,7 +225,6 @@ def _store_grant(
             error_reason=None,
             error_detail=None,
             need_full_sync=True,
-            resync_requested=False,
             connected_at=now,
             disconnected_at=None,
             cursor=None,
@@ -244,6 +243,7 @@ def _store_grant(
                 target_calendar_id=primary.id if primary else None,
                 target_calendar_name=primary.name if primary else None,
                 dedicated_calendar=False,
+                resync_requested=False,
                 work_seq=1,
                 **fields,
             )
@@ -513,16 +513,37 @@ def _release_remote(cc: CalendarContext, record: ConnectionRecord, *, remove_ent
         entries = cc.providers.entries(record.provider, record.account_email)
         with unit_of_work(cc.service.db, write=False) as uow:
             mapped = EntryRepository(uow.session).mapped(record.id)
-        done: list[int] = []
+        removed = 0
+        already_gone: list[int] = []
         for entry in mapped:
             try:
-                entries.delete(token, entry.synced.calendar_id or "", entry.synced.provider_id or "")
-                done.append(entry.event_id)
+                if entries.delete(token, entry.synced.calendar_id or "", entry.synced.provider_id or ""):
+                    removed += 1
+                else:
+                    already_gone.append(entry.event_id)
             except ProviderError as exc:
                 problems.append(f"entry for event {entry.event_id} not removed ({_plain(exc)})")
-        removed = len(done)
+        # Every attempted row goes, removed or not: a delete whose answer was lost may well have happened, and a
+        # kept mapping would later read as "the person deleted it" (a tombstone). An entry that survived is found
+        # by its key and adopted by the full reconcile after a reconnect (found by the simulation, seed 27).
+        # An entry that was already gone was deleted by the person: it stays deleted (a tombstone; seed 108).
+        now = cc.service.now()
         with unit_of_work(cc.service.db) as uow:
-            EntryRepository(uow.session).remove(record.id, done)
+            repo = EntryRepository(uow.session)
+            repo.remove(record.id, [e.event_id for e in mapped if e.event_id not in already_gone])
+            for event_id in already_gone:
+                repo.save(
+                    record.id,
+                    event_id,
+                    now,
+                    provider_id=None,
+                    calendar_id=None,
+                    etag=None,
+                    fingerprint=None,
+                    response=None,
+                    tombstone=True,
+                    create_pending=False,
+                )
     elif remove_entries:
         problems.append("entries could not be removed because the connection is not working; remove them by hand")
     if token is not None and record.channel_id and record.channel_expires_at:

@@ -296,7 +296,7 @@ class Engine:
             futures = [pool.submit(one, event_id) for event_id in event_ids]
             first_error: BaseException | None = None
             for future in futures:
-                error = future.exception()
+                error = None if future.cancelled() else future.exception()  # exception() raises if cancelled
                 if error is not None and first_error is None:
                     first_error = error
                     for pending in futures:

@@ -122,12 +122,13 @@ class GoogleEntries:
         )
         return Written(str(item["id"]), item.get("etag"))
 
-    def delete(self, token: str, calendar_id: str, provider_id: str) -> None:
+    def delete(self, token: str, calendar_id: str, provider_id: str) -> bool:
         """events.delete; already gone (404, 410 ``deleted``) counts as done (peer lesson 14)."""
         try:
             self.rest.call("DELETE", f"calendars/{self._cal(calendar_id)}/events/{provider_id}", token)
         except ProviderGone:
-            return
+            return False
+        return True
 
     def _list(self, token: str, calendar_id: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         page: str | None = None

@@ -128,12 +128,13 @@ class GraphEntries:
         )
         return Written(str(item["id"]), item.get("@odata.etag"))
 
-    def delete(self, token: str, calendar_id: str, provider_id: str) -> None:
+    def delete(self, token: str, calendar_id: str, provider_id: str) -> bool:
         del calendar_id
         try:
             self.rest.call("DELETE", f"/me/events/{quote(provider_id, safe='')}", token)
         except ProviderGone:
-            return
+            return False
+        return True
 
     def _filtered(self, token: str, calendar_id: str, prop: str, value: str) -> list[ListedEntry]:
         out: list[ListedEntry] = []
