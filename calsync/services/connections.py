@@ -37,7 +37,6 @@ from calsync.errors import (
     PermissionDenied,
     ProviderAuthError,
     ProviderError,
-    ProviderUnreadable,
 )
 from calsync.providers.base import CalendarInfo, Grant, PushChannel, TokenSet
 from calsync.providers.registry import Providers
@@ -118,25 +117,6 @@ class ConnectRefused(InvalidInput):
     """The callback cannot complete the connection; the message says why and what to do."""
 
 
-ProviderAnswerUnreadable = ProviderUnreadable
-"""Kept as the name the web layer imports: one class, raised by the adapters (providers/answers.py) and here."""
-
-
-def _readable(provider: Provider, fn: Callable[[], T]) -> T:
-    """Run an adapter call, turning a malformed provider answer (a missing field: KeyError, a wrong type:
-    TypeError/ValueError) into :class:`ProviderAnswerUnreadable` instead of an internal error."""
-    try:
-        return fn()
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("unreadable %s answer: %s: %s", provider.value, type(exc).__name__, exc)
-        raise ProviderAnswerUnreadable(
-            f"{provider.label} sent an answer calsync cannot read (a field it needs is missing); "
-            "nothing was changed. Try again later.",
-            provider=provider.value,
-            code="unreadable_answer",
-        ) from None
-
-
 def complete_connect(
     cc: CalendarContext,
     provider: Provider,
@@ -183,7 +163,7 @@ def complete_connect(
         code=code, state=state, flow_secret=cc.cipher.decrypt(stored.flow_secret_enc), redirect_uri=stored.redirect_uri
     )
     directory = cc.providers.calendars(provider)
-    calendars = _readable(provider, lambda: directory.list_calendars(grant.tokens.access_token))
+    calendars = directory.list_calendars(grant.tokens.access_token)
     primary = next((c for c in calendars if c.primary), None)
     replaced = _store_grant(cc, person.id, person.organization_id, provider, grant, primary)
     if replaced is not None:
@@ -344,7 +324,7 @@ def _call(cc: CalendarContext, record: ConnectionRecord, fn: Callable[[str], T])
     except ProviderAuthError as exc:  # refused at refresh: TokenManager has already put it in error
         raise _unusable(record, exc) from None
     try:
-        return _readable(record.provider, lambda: fn(token))
+        return fn(token)
     except ConnectionUnusable:
         raise
     except ProviderAuthError as exc:
@@ -358,7 +338,7 @@ def _call(cc: CalendarContext, record: ConnectionRecord, fn: Callable[[str], T])
     except ProviderAuthError as exc:
         raise _unusable(record, exc) from None
     try:
-        return _readable(record.provider, lambda: fn(fresh))
+        return fn(fresh)
     except ConnectionUnusable:
         raise
     except ProviderAuthError as exc:  # 401 with a token issued a moment ago: the grant is not usable
@@ -625,7 +605,6 @@ __all__ = [
     "CalendarContext",
     "ConnectRefused",
     "DisconnectReport",
-    "ProviderAnswerUnreadable",
     "ProviderAuthError",
     "complete_connect",
     "disconnect",

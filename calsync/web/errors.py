@@ -29,7 +29,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from calsync import errors
-from calsync.services.connections import ProviderAnswerUnreadable
 from calsync.sync.tokens import ConnectionUnusable
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ def provider_message(exc: errors.ProviderError) -> str:
     """What a person is told about a provider failure: plain words written by calsync, never the provider's body
     (which may carry tokens), and what to do next."""
     label = PROVIDER_LABELS.get(exc.provider, exc.provider)
-    if isinstance(exc, ProviderAnswerUnreadable):
+    if isinstance(exc, errors.ProviderUnreadable):
         return exc.message
     if isinstance(exc, errors.ProviderAuthError):
         return exc.reason

@@ -32,9 +32,10 @@ from calsync.errors import (
     NotAuthenticated,
     ProviderError,
     ProviderTransient,
+    ProviderUnreadable,
 )
 from calsync.services import auth, connections
-from calsync.services.connections import STATE_TTL, CalendarContext, ProviderAnswerUnreadable
+from calsync.services.connections import STATE_TTL, CalendarContext
 from calsync.web.errors import PROVIDER_LABELS, provider_message, retry_after
 from calsync.web.sessions import COOKIE as SESSION_COOKIE
 from calsync.web.sessions import SessionSigner
@@ -97,8 +98,15 @@ def _session_person(request: Request) -> int | None:
         return None
 
 
-def page(title: str, message: str, *, status: int, link: str = PROFILE, link_text: str = "Back to Profile → Calendar",
-         headers: dict[str, str] | None = None) -> HTMLResponse:
+def page(
+    title: str,
+    message: str,
+    *,
+    status: int,
+    link: str = PROFILE,
+    link_text: str = "Back to Profile → Calendar",
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     """A small self-contained HTML page (the product's templates may restyle it)."""
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -122,7 +130,7 @@ def _refusal(exc: CalsyncError, where: str) -> HTMLResponse:
             status=503,
             headers={"Retry-After": str(retry_after(exc))},
         )
-    if isinstance(exc, ProviderAnswerUnreadable):
+    if isinstance(exc, ProviderUnreadable):
         return page("Your calendar was not connected", exc.message, status=400)
     if isinstance(exc, ProviderError):
         # At the callback a provider refusal is about this authorization (a code used twice or expired, a PKCE
@@ -144,8 +152,13 @@ def connect(provider: str, request: Request) -> Response:
     """Start connecting: the signed-in person is sent to the provider's authorization page (302)."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        return page("Sign in first", "Sign in to calsync, then connect your calendar from Profile → Calendar.",
-                    status=401, link=SIGN_IN, link_text="Sign in")
+        return page(
+            "Sign in first",
+            "Sign in to calsync, then connect your calendar from Profile → Calendar.",
+            status=401,
+            link=SIGN_IN,
+            link_text="Sign in",
+        )
     try:
         chosen = connections.parse_provider(provider)
         signer = request.app.state.signer
