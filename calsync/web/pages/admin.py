@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from calsync.core.connection import ConnectionStatus
 from calsync.core.model import Module
 from calsync.errors import InvalidInput, PermissionDenied
-from calsync.services import badges, organizations, people
+from calsync.services import admin, organizations, people
 from calsync.services.uow import unit_of_work
 from calsync.store.connections import LOG_KEEP, ConnectionRepository, LogLine
 from calsync.web.pages.common import Form, PageRoute, calendar, checked_form, ctx, redirect, render, viewer
@@ -39,7 +39,7 @@ def admin_page(request: Request) -> Response:
     view = viewer(request)
     if not view.sees_admin:
         raise PermissionDenied("Only administrators and support staff can see the admin page.")
-    overview = badges.organization_overview(calendar(request), view.principal)
+    overview = admin.organization_overview(calendar(request), view.principal)
     names = {p.id: p for p in people.list_people(ctx(request), view.principal)}
     lines = _organization_log(request, [c.id for c in overview.connections], overview.now - CHART_SPAN)
     return render(
