@@ -19,6 +19,7 @@ latest word in calsync is explicit and already shown there; the calendar's answe
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -59,6 +60,13 @@ class Synced:
     """The person deleted the entry in their calendar: do not re-create it while their RSVP stands."""
     create_pending: bool = False
     """A create was sent and its outcome never recorded (crash, timeout): look before creating again."""
+    delete_pending: bool = False
+    """A delete was sent and its outcome never recorded: the entry missing now is calsync's own doing, not the
+    person's (a 404 cannot tell them apart, so this write-ahead does; found by the simulation, seed 385)."""
+    changed_unseen: bool = False
+    """The platform RSVP changed in a round that wrote nothing and did not look at the calendar: a deletion seen
+    later may predate that change, so it does not count as the person's word against it (seed 1865). Cleared
+    when calsync next sees the entry (a write, a listing, or an incremental pull that does not report it)."""
     generation: int = 0
 
 
@@ -71,6 +79,13 @@ class Remote:
     etag: str | None = None
     response: RsvpStatus | None = None
     """The person's answer as the calendar shows it; None when it shows none we can read."""
+    written: str | None = None
+    """The fingerprint calsync stored on the entry when it last wrote it (an extended property), when known."""
+
+    @staticmethod
+    def of(item: ListedEntry) -> Remote:
+        """A listed entry as this round's remote leg."""
+        return Remote(RemoteState.PRESENT, item.provider_id, item.etag, item.response, item.written)
 
 
 # ---- actions -------------------------------------------------------------------------------------------------
@@ -153,6 +168,35 @@ class MarkInSync:
     """
 
     rsvp_version: int | None
+    changed_unseen: bool = False
+    """The platform changed and nothing confirmed the entry is still there (see :attr:`Synced.changed_unseen`)."""
+
+
+def forgotten(s: Synced) -> Synced:
+    """The last-synced leg once the entry is gone from the calendar (ForgetEntry, a delete that landed)."""
+    return dataclasses.replace(
+        s,
+        provider_id=None,
+        calendar_id=None,
+        etag=None,
+        fingerprint=None,
+        response=None,
+        delete_pending=False,
+        changed_unseen=False,
+    )
+
+
+def recorded(s: Synced, action: RecordRemote) -> Synced:
+    """The last-synced leg after :class:`RecordRemote`: the calendar showed the entry this round, so a pending
+    delete did not land and the platform's latest change happened while it was there."""
+    return dataclasses.replace(
+        s,
+        etag=action.etag,
+        response=action.response,
+        fingerprint=action.fingerprint or s.fingerprint,
+        delete_pending=False,
+        changed_unseen=False,
+    )
 
 
 Action = (
@@ -200,7 +244,9 @@ def plan(
     if entry_id is not None and remote.state is RemoteState.ABSENT:
         actions.append(ForgetEntry())
         entry_id = None
-        if resync or platform_changed:
+        if s.delete_pending:
+            pass  # calsync's own delete landed and its answer was lost: not the person's deletion.
+        elif resync or platform_changed or s.changed_unseen:
             pass  # Resync wants everything back; a newer platform answer decides below whether it returns.
         elif render_for(rsvp) is not None:
             # The person deleted an entry whose RSVP still stands: respect it (seeds, "Duplicate events").
@@ -209,10 +255,18 @@ def plan(
         # else: the platform no longer wants it either; forgetting is all.
     elif entry_id is not None and remote.state is RemoteState.PRESENT:
         answer = remote.response
-        if answer is None or answer is RsvpStatus.NEEDS_ACTION or answer == s.response:
+        agreed = s.response
+        if agreed is None and remote.written is not None and platform.rsvp_status is not None:
+            # An entry adopted with no recorded baseline (a copy left by a disconnect, a lost create): it carries
+            # the fingerprint calsync wrote. If that is exactly what the platform's RSVP renders to now, the
+            # platform has not moved since it was written, so an answer that differs is the person's word.
+            current = render_for(platform.rsvp_status)
+            if current is not None and current.fingerprint() == remote.written:
+                agreed, platform_changed = platform.rsvp_status, False
+        if answer is None or answer is RsvpStatus.NEEDS_ACTION or answer == agreed:
             # No readable answer, or the same one as last time (our own write coming back: no echo).
-            actions.append(RecordRemote(remote.etag, s.response))
-        elif s.response is None:
+            actions.append(RecordRemote(remote.etag, agreed))
+        elif agreed is None:
             # No answer was ever agreed for this entry (adopted copy, lost create): there is no baseline to call
             # this a change against, so the platform decides and the push leg rewrites or removes it.
             actions.append(RecordRemote(remote.etag, None))
@@ -225,7 +279,8 @@ def plan(
             # The person answered in their calendar and the platform did not move: the calendar's answer wins.
             # If our last write was current, the calendar now shows exactly what the new answer renders to: no
             # rewrite. If the event changed since (stale write), the push leg updates it.
-            was_current = (before := render_for(s.response)) is not None and before.fingerprint() == s.fingerprint
+            last_written = s.fingerprint or remote.written
+            was_current = (before := render_for(agreed)) is not None and before.fingerprint() == last_written
             rsvp = answer
             adopted = render_for(rsvp)
             fingerprint = adopted.fingerprint() if adopted is not None and was_current else None
@@ -247,6 +302,14 @@ def plan(
         return [*actions, MarkInSync(platform.rsvp_version)]  # deleted by the person; RSVP unchanged: leave it
     if entry_id is None and s.create_pending:
         return [*actions, Lookup(key)]  # a create may have landed: look before writing
+    if (
+        s.delete_pending
+        and entry_id is not None
+        and remote.state is RemoteState.UNKNOWN
+        and desired is not None
+        and s.calendar_id == target_calendar_id
+    ):
+        return [*actions, Lookup(key)]  # a delete may have landed, and the entry is wanted again: look first
     if desired is None:
         if entry_id is not None:
             actions.append(Delete(entry_id, s.calendar_id))  # declined, withdrawn, cancelled, or module off
@@ -259,7 +322,10 @@ def plan(
         return [*actions, *move, MarkInSync(platform.rsvp_version)]
     edited_remotely = resync and remote.state is RemoteState.PRESENT and remote.etag not in (None, s.etag)
     if fingerprint == desired.fingerprint() and not edited_remotely:
-        return [*actions, MarkInSync(platform.rsvp_version)]  # nothing the calendar shows would change: 0 calls
+        # Nothing the calendar shows would change: 0 calls. If the platform changed and this round did not look
+        # at the entry, remember that nothing confirmed it is still there (a deletion seen later may be older).
+        unseen = remote.state is RemoteState.UNKNOWN and (platform_changed or s.changed_unseen)
+        return [*actions, MarkInSync(platform.rsvp_version, unseen)]
     update = Update(entry_id, target_calendar_id, desired, remote.etag or s.etag)
     return [*actions, update, MarkInSync(platform.rsvp_version)]
 
@@ -275,6 +341,8 @@ class ListedEntry:
     provider_id: str
     etag: str | None
     response: RsvpStatus | None
+    written: str | None = None
+    """The fingerprint property calsync stored on it when it wrote it (see :attr:`Remote.written`)."""
 
 
 @dataclass(slots=True)
@@ -316,7 +384,7 @@ def plan_reconcile(
             keep = items[0]
             out.adopted[event_id] = keep.provider_id
         out.duplicates.extend(i for i in items if i is not keep)
-        out.remote_by_event[event_id] = Remote(RemoteState.PRESENT, keep.provider_id, keep.etag, keep.response)
+        out.remote_by_event[event_id] = Remote.of(keep)
     for event_id, synced in stored.items():
         if event_id not in groups and synced.provider_id is not None:
             out.remote_by_event[event_id] = Remote(RemoteState.ABSENT, synced.provider_id)

@@ -8,12 +8,14 @@ looks at an HTTP status. The contract suite in ``tests/providers`` runs against 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from calsync.core.connection import Provider
 from calsync.core.entry import EntryContent
 from calsync.core.plan import ListedEntry, Remote
+from calsync.errors import CalsyncError
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ class PullPage:
 
     changes: list[tuple[str, Remote]]
     cursor: str | None
+    unconfirmed: frozenset[str] = frozenset()
+    """Ids reported in ``changes`` as ABSENT by a removal that need not be a deletion: Graph's ``@removed`` also
+    covers events that changed outside the calendarView window, e.g. moved more than 400 days ahead (provider-facts
+    §3.5). Confirm with :meth:`EntriesPort.get` before treating one as the person's deletion. Google: always empty
+    (a ``cancelled`` item is a deletion, §1.2)."""
 
 
 class OAuthPort(Protocol):
@@ -114,6 +121,10 @@ class CalendarDirectoryPort(Protocol):
 class EntriesPort(Protocol):
     """calsync's entries in one account's calendars. Implemented by GoogleEntries and GraphEntries."""
 
+    BATCH_LIMIT: ClassVar[int]
+    """Calls per batch request (Google 50, Graph 20): :meth:`create_many`/:meth:`delete_many` send one request per
+    this many items, and every item counts as one call against the provider's quota (§1.7, §3.7)."""
+
     def create(self, token: str, calendar_id: str, content: EntryContent, generation: int) -> Written:
         """Create the entry; an id or transactionId already taken means it exists, so it is adopted."""
         ...
@@ -126,6 +137,29 @@ class EntriesPort(Protocol):
 
     def delete(self, token: str, calendar_id: str, provider_id: str) -> bool:
         """Remove the entry; already gone counts as done. Returns whether it was still there."""
+        ...
+
+    def get(self, token: str, calendar_id: str, provider_id: str) -> Remote:
+        """One entry as the calendar holds it now: PRESENT with etag and the person's answer (read as listings
+        read it), or ABSENT when it is deleted or cancelled."""
+        ...
+
+    def deleted_copy(self, token: str, calendar_id: str, key: str, generation: int) -> str | None:
+        """The provider id of an entry created under ``key`` and ``generation`` that has since been deleted, when
+        the provider can tell (Google); None otherwise, including when a live copy exists."""
+        ...
+
+    def create_many(
+        self, token: str, calendar_id: str, items: Sequence[tuple[EntryContent, int]]
+    ) -> list[Written | CalsyncError]:
+        """:meth:`create` for each (content, generation), batched; one result per item, in input order. A
+        per-item failure (a 429 or 5xx included) is returned, not raised; a failure of a whole batch request, or
+        the token being refused, raises as a single call would."""
+        ...
+
+    def delete_many(self, token: str, calendar_id: str, provider_ids: Sequence[str]) -> list[bool | CalsyncError]:
+        """:meth:`delete` for each id, batched; one result per id, in input order, errors returned as in
+        :meth:`create_many`."""
         ...
 
     def lookup(self, token: str, calendar_id: str, key: str) -> list[ListedEntry]:

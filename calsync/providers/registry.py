@@ -41,8 +41,11 @@ class Providers:
         return GraphCalendars(self.graph_rest)
 
     def entries(self, provider: Provider, account_email: str) -> EntriesPort:
+        """The entries adapter for one account. ``account_email`` is no longer needed by either adapter (Google's
+        answer is read from the ``self`` attendee only, provider-facts §1.2); it stays while callers pass it."""
+        del account_email
         if provider is Provider.GOOGLE:
-            return GoogleEntries(self.google_rest, account_email)
+            return GoogleEntries(self.google_rest)
         return GraphEntries(self.graph_rest)
 
     def push(self, provider: Provider) -> PushPort:

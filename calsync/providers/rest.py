@@ -49,15 +49,20 @@ class Rest(ABC):
         *,
         params: httpx.QueryParams | dict[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request; return the 2xx response or raise the mapped :class:`~calsync.errors.ProviderError`."""
+        """Send one request; return the 2xx response or raise the mapped :class:`~calsync.errors.ProviderError`.
+
+        ``content`` is a raw body (with its ``Content-Type`` in ``headers``), for Google's multipart batch."""
         all_headers = {"Authorization": f"Bearer {access_token}"}
         if headers:
             all_headers.update(headers)
         self.requests_sent += 1
         try:
-            response = self.http.request(method, self.url(path), params=params, json=json, headers=all_headers)
+            response = self.http.request(
+                method, self.url(path), params=params, json=json, content=content, headers=all_headers
+            )
         except httpx.HTTPError as exc:  # timeouts and connection failures: always transient
             raise ProviderTransient(f"{self.label} unreachable: {type(exc).__name__}", provider=self.provider) from None
         if response.status_code >= 400:

@@ -37,6 +37,8 @@ def _record(row: EntryRow) -> EntryRecord:
         rsvp_version=row.rsvp_version,
         tombstone=row.tombstone,
         create_pending=row.create_pending,
+        delete_pending=bool(row.delete_pending),
+        changed_unseen=bool(row.changed_unseen),
         generation=row.generation,
     )
     return EntryRecord(
@@ -154,10 +156,25 @@ class EntryRepository:
             rsvp_version=synced.rsvp_version,
             tombstone=synced.tombstone,
             create_pending=synced.create_pending,
+            delete_pending=synced.delete_pending,
+            changed_unseen=synced.changed_unseen,
             generation=synced.generation,
             last_error=last_error,
             last_attempt_at=now,
         )
+
+    def confirm_seen(self, connection_id: int, reported: list[str]) -> int:
+        """An incremental pull just ran to its end: every mapped entry it did not report is unchanged, so still
+        there, and a platform change that needed no write is now known to postdate any later deletion."""
+        query = update(EntryRow).where(
+            EntryRow.connection_id == connection_id,
+            EntryRow.changed_unseen.is_(True),
+            EntryRow.provider_id.is_not(None),
+        )
+        if reported:
+            query = query.where(EntryRow.provider_id.not_in(reported))
+        result = self.session.execute(query.values(changed_unseen=False))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def remove(self, connection_id: int, event_ids: list[int]) -> None:
         if event_ids:

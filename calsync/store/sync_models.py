@@ -118,6 +118,8 @@ class EntryRow(Base):
     rsvp_version: Mapped[int | None] = mapped_column(Integer)
     tombstone: Mapped[bool] = mapped_column(Boolean, default=False)
     create_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    delete_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_unseen: Mapped[bool] = mapped_column(Boolean, default=False)
     generation: Mapped[int] = mapped_column(Integer, default=0)
     dirty: Mapped[bool] = mapped_column(Boolean, default=True)
     change_seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -58,15 +58,21 @@ class RoundCalls:
         """429s (and rate-limit 403s) the provider answered during this round."""
 
     def __call__(self, fn: Callable[..., T], *args: object) -> T:
+        return self.batch(fn, 1, *args)
+
+    def batch(self, fn: Callable[..., T], units: int, *args: object) -> T:
+        """One request that carries ``units`` calls (a provider batch): each counts against the quotas as if sent
+        alone (provider-facts §1.7, §3.7), so ``units`` tokens are taken from every bucket before it goes."""
         bucket = self.limits.bucket(self.provider.value, self.account)
         for attempt in range(MAX_ATTEMPTS):
-            if self.provider is Provider.GOOGLE:
-                self.limits.project.acquire()
-            bucket.acquire()
+            for _ in range(units):
+                if self.provider is Provider.GOOGLE:
+                    self.limits.project.acquire()
+                bucket.acquire()
             try:
                 with self.limits.concurrency(self.provider.value, self.account):
                     with self._lock:
-                        self.count += 1
+                        self.count += units
                         token = self.token
                     return fn(token, *args)
             except ProviderAuthError as exc:

@@ -20,26 +20,30 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import random
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from calsync.core.connection import ConnectionStatus
-from calsync.core.entry import ATTENDING, EntryContent, RenderContext, entry_key, render
+from calsync.core.entry import ATTENDING, parse_entry_key
 from calsync.core.model import EventStatus, RsvpStatus
-from calsync.core.plan import Platform, Remote, Synced, plan, plan_reconcile
-from calsync.errors import CalsyncError, ProviderAuthError, ProviderError, ProviderSyncReset, ProviderTransient
+from calsync.core.plan import ListedEntry, Remote, RemoteState, Synced, forgotten, plan_reconcile
+from calsync.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderGone,
+    ProviderSyncReset,
+    ProviderTransient,
+)
 from calsync.providers.base import EntriesPort
 from calsync.providers.registry import Providers
 from calsync.store.connections import ConnectionRecord, ConnectionRepository, InstallationRepository
 from calsync.store.db import Database
 from calsync.store.entries import EntryRepository
-from calsync.store.events import EventRepository
 from calsync.store.organizations import OrganizationRepository
-from calsync.store.people import PersonRepository
 from calsync.store.rsvps import RsvpRepository
 from calsync.sync.calls import RoundCalls
-from calsync.sync.entry_run import EntryRun, EntryTally
+from calsync.sync.entry_jobs import RoundEntries
 from calsync.sync.limits import Limits
 from calsync.sync.push import keep_channel
 from calsync.sync.report import EngineSettings, RoundReport
@@ -47,9 +51,9 @@ from calsync.sync.tokens import ConnectionUnusable, TokenManager
 
 log = logging.getLogger(__name__)
 
-MAX_REPLANS = 4
-ROUND_PARALLELISM = 4
-"""Entries of one connection written at once: Graph allows 4 concurrent requests per mailbox (§3.7)."""
+CONFIRM_LIMIT = 5000
+"""An incremental pull reporting more than this many changes confirms nothing (keeps the query bounded; leaving
+``changed_unseen`` set only means a later deletion re-creates the entry rather than tombstoning it)."""
 
 AnswerAdopterFor = Callable[[ConnectionRecord, int, RsvpStatus, int | None], int | None]
 """(connection, event id, status, expected RSVP version) -> new version or None: changes the platform RSVP the
@@ -67,8 +71,12 @@ class Engine:
         clock: Callable[[], dt.datetime],
         settings: EngineSettings,
         adopt_answer: AnswerAdopterFor,
+        jitter_seed: str | None = None,
     ) -> None:
         self.db = db
+        self.jitter_seed = jitter_seed or secrets.token_hex(8)
+        """Backoff jitter is a function of (this seed, connection, attempt): it spreads connections apart as well
+        as a random draw would, and a fixed seed makes a simulated run replay the same schedule."""
         self.tokens = tokens
         self.providers = providers
         self.limits = limits
@@ -128,7 +136,8 @@ class Engine:
     ) -> RoundReport:
         """Back off: exponential in the connection's consecutive failures, jittered, at least Retry-After."""
         attempts = (conn.attempts if conn else 0) + 1
-        delay = min(900.0, 2.0 * 2 ** min(attempts, 9)) * (0.75 + secrets.randbelow(500) / 1000)
+        spread = random.Random(f"{self.jitter_seed}:{report.connection_id}:{attempts}").random()
+        delay = min(900.0, 2.0 * 2 ** min(attempts, 9)) * (0.75 + spread / 2)
         delay = max(delay, exc.retry_after or 0.0)
         report.outcome, report.retry_after = "transient", exc.retry_after
         report.errors.append(exc.message)
@@ -165,11 +174,19 @@ class Engine:
             else:
                 pulled, cursor = True, page.cursor
                 report.pulled_changes = len(page.changes)
-                with self.db.session(write=False) as session:
-                    known = EntryRepository(session).by_provider_ids(conn.id, [pid for pid, _ in page.changes])
+                reported = [pid for pid, _ in page.changes]
+                with self.db.session() as session:
+                    entries = EntryRepository(session)
+                    known = entries.by_provider_ids(conn.id, reported)
+                    if conn.cursor and len(reported) <= CONFIRM_LIMIT:
+                        entries.confirm_seen(conn.id, reported)  # unreported entries are unchanged: still there
                 by_id = {e.synced.provider_id: e.event_id for e in known}
                 for provider_id, state in page.changes:
                     if provider_id in by_id:
+                        if provider_id in page.unconfirmed:
+                            # A removal that may not be a deletion (Graph: an event leaving the delta window,
+                            # provider-facts §3.5): read the entry itself before believing it is gone.
+                            state = calls(port.get, calendar, provider_id)
                         remote[by_id[provider_id]] = state
         work: set[int] = set()
         if full:
@@ -238,17 +255,23 @@ class Engine:
                 for rsvp, event in RsvpRepository(session).for_person(conn.person_id, ending_after=now)
                 if rsvp.status in ATTENDING and event.status is EventStatus.SCHEDULED
             }
-        # Entries still in another calendar (the target moved) are not in this listing: the plan moves them.
         in_target = {eid: s for eid, s in stored.items() if s.calendar_id in (None, calendar)}
+        elsewhere = {
+            eid: s
+            for eid, s in stored.items()
+            if (s.provider_id or s.create_pending) and s.calendar_id not in (None, calendar)
+        }
         matched = plan_reconcile(listing, in_target, installation_id=self.installation_id, connection_id=conn.id)
         for duplicate in matched.duplicates:
             calls(port.delete, calendar, duplicate.provider_id)
             with report.lock:
                 report.tally.duplicates_removed += 1
-        listed = {item.provider_id: item for item in listing}
+        remote = dict(matched.remote_by_event)
         adopted: dict[int, Synced] = {}
+        self._moving(conn, elsewhere, set(matched.adopted), port, calls, report, remote, adopted)
+        listed = {item.provider_id: item for item in listing}
         for event_id, provider_id in matched.adopted.items():
-            base = in_target.get(event_id) or Synced()
+            base = in_target.get(event_id) or elsewhere.get(event_id) or Synced()
             adopted[event_id] = dataclasses.replace(
                 base,
                 provider_id=provider_id,
@@ -258,7 +281,65 @@ class Engine:
                 create_pending=False,
             )
             report.adopted_entries += 1
-        return dict(matched.remote_by_event), adopted, attending
+        return remote, adopted, attending
+
+    def _moving(
+        self,
+        conn: ConnectionRecord,
+        elsewhere: dict[int, Synced],
+        adopted_here: set[int],
+        port: EntriesPort,
+        calls: RoundCalls,
+        report: RoundReport,
+        remote: dict[int, Remote],
+        adopted: dict[int, Synced],
+    ) -> None:
+        """Entries calsync still maps in a calendar that is no longer the target (the person picked another).
+
+        Each old calendar is listed once (not one read per entry), so an answer given on an entry there, or its
+        deletion by the person, counts before the entry moves (seed 385): listed -> PRESENT, missing -> ABSENT.
+        Where the new target already holds a copy (an earlier target, a lost create there), that copy is kept and
+        the old one removed as a duplicate. An old calendar that no longer exists (404) took its entries with it
+        by the person's choice of calendar, not entry by entry: they are forgotten, without tombstones, and
+        created in the new target.
+        """
+        by_calendar: dict[str, dict[int, Synced]] = {}
+        for event_id, old in elsewhere.items():
+            by_calendar.setdefault(old.calendar_id or "", {})[event_id] = old
+        for old_calendar, group in by_calendar.items():
+            try:
+                listing = calls(port.list_connection, old_calendar, f"{self.installation_id}.{conn.id}")
+            except ProviderGone:
+                for event_id, old in group.items():
+                    if event_id not in adopted_here:
+                        adopted[event_id] = dataclasses.replace(forgotten(old), create_pending=False)
+                continue
+            found: dict[int, list[ListedEntry]] = {}
+            for item in listing:
+                parsed = parse_entry_key(item.key)
+                if parsed is not None and parsed[2] in group:
+                    found.setdefault(parsed[2], []).append(item)
+            for event_id, old in group.items():
+                items = sorted(found.get(event_id, []), key=lambda i: (i.provider_id != old.provider_id, i.provider_id))
+                keep = None if event_id in adopted_here or not items else items[0]
+                for extra in items if keep is None else items[1:]:
+                    calls(port.delete, old_calendar, extra.provider_id)  # a copy too many: the target holds one
+                    with report.lock:
+                        report.tally.duplicates_removed += 1
+                if event_id in adopted_here:
+                    continue
+                if keep is not None and keep.provider_id != old.provider_id:
+                    # A create whose answer was lost made this copy (or the mapped one is gone and a copy stayed):
+                    # take it as the entry, so it moves like one.
+                    adopted[event_id] = dataclasses.replace(
+                        old, provider_id=keep.provider_id, etag=keep.etag, fingerprint=None, create_pending=False
+                    )
+                if keep is not None:
+                    remote[event_id] = Remote.of(keep)
+                elif old.provider_id is not None:
+                    remote[event_id] = Remote(RemoteState.ABSENT, old.provider_id)
+                # else: a create whose outcome is unknown and nothing there: the plan looks it up (and may find it
+                # deleted by the person, where the provider can tell).
 
     def _entries(
         self,
@@ -272,121 +353,16 @@ class Engine:
         calls: RoundCalls,
         report: RoundReport,
     ) -> None:
-        """Entries are independent, so a round runs up to ``ROUND_PARALLELISM`` of them at once: one person's
-        backfill then uses their whole quota (the limits still cap it). A transient or auth error stops the rest."""
-
-        def one(event_id: int) -> None:
-            self._entry(
-                conn,
-                calendar,
-                event_id,
-                remote.get(event_id, Remote()),
-                adopted.get(event_id),
-                resync,
-                port,
-                calls,
-                report,
-            )
-
-        if len(event_ids) <= 1:
-            for event_id in event_ids:
-                one(event_id)
-            return
-        with ThreadPoolExecutor(min(ROUND_PARALLELISM, len(event_ids)), thread_name_prefix="calsync-entry") as pool:
-            futures = [pool.submit(one, event_id) for event_id in event_ids]
-            first_error: BaseException | None = None
-            for future in futures:
-                error = None if future.cancelled() else future.exception()  # exception() raises if cancelled
-                if error is not None and first_error is None:
-                    first_error = error
-                    for pending in futures:
-                        pending.cancel()
-            if first_error is not None:
-                raise first_error
-
-    def _entry(
-        self,
-        conn: ConnectionRecord,
-        calendar: str,
-        event_id: int,
-        remote: Remote,
-        adopted: Synced | None,
-        resync: bool,
-        port: EntriesPort,
-        calls: RoundCalls,
-        report: RoundReport,
-    ) -> None:
-        with self.db.session(write=False) as session:
-            event = EventRepository(session).get(conn.organization_id, event_id)
-            rsvp = RsvpRepository(session).get(event_id, conn.person_id)
-            record = EntryRepository(session).get(conn.id, event_id)
-            organizer = PersonRepository(session).get(event.organizer_id) if event else None
-        seen_seq = record.change_seq if record else 0
-        synced = adopted or (record.synced if record else None)
-        key = entry_key(self.installation_id, conn.id, event_id)
-        if event is not None and organizer is not None:
-            ctx = RenderContext(
-                self.installation_id,
-                conn.id,
-                conn.account_email,
-                organizer.name,
-                organizer.email,
-                f"{self.settings.base_url}/events/{event_id}",
-            )
-
-            def render_for(status: RsvpStatus | None) -> EntryContent | None:
-                return render(event, status, ctx)
-        else:
-
-            def render_for(status: RsvpStatus | None) -> EntryContent | None:
-                return None
-
-        tally = EntryTally()
-        run = EntryRun(
+        RoundEntries(
             db=self.db,
-            connection_id=conn.id,
-            event_id=event_id,
-            key=key,
-            calendar_id=calendar,
+            clock=self.clock,
+            installation_id=self.installation_id,
+            base_url=self.settings.base_url,
+            conn=conn,
+            calendar=calendar,
+            resync=resync,
             port=port,
             calls=calls,
-            tally=tally,
-            now=self.clock,
-            synced=synced or Synced(),
-            platform=Platform(rsvp.status, rsvp.version) if rsvp else Platform(None, None),
+            report=report,
             adopt=lambda eid, status, expected: self.adopt_answer(conn, eid, status, expected),
-        )
-        error: str | None = None
-        try:
-            state = synced
-            for _ in range(MAX_REPLANS):
-                actions = plan(
-                    run.platform,
-                    state,
-                    remote,
-                    render_for,
-                    key=key,
-                    target_calendar_id=calendar,
-                    resync=resync,
-                )
-                fresh = run.execute(actions)
-                state = run.synced
-                if fresh is None:
-                    break
-                remote = fresh
-            else:
-                error = "the entry kept changing while calsync wrote it; it will be retried"
-        except (ProviderTransient, ProviderAuthError):
-            run.save(last_error=None)
-            report.merge(tally, None)
-            raise
-        except CalsyncError as exc:  # permanent for this entry: record, surface, do not loop on it
-            error = exc.message
-        run.save(last_error=error)
-        wrote = tally.created + tally.updated + tally.deleted
-        lag_ms = None
-        if wrote and record is not None and record.dirty_since is not None:
-            lag_ms = max(0, int((self.clock() - record.dirty_since).total_seconds() * 1000))
-        report.merge(tally, f"event {event_id}: {error}" if error else None, lag_ms)
-        with self.db.session() as session:
-            EntryRepository(session).clean(conn.id, event_id, seen_seq)
+        ).run_all(event_ids, remote, adopted)

@@ -36,9 +36,11 @@ from calsync.core.plan import (
     SetTombstone,
     Synced,
     Update,
+    forgotten,
+    recorded,
 )
-from calsync.errors import ProviderConflict, ProviderGone
-from calsync.providers.base import EntriesPort
+from calsync.errors import CalsyncError, ProviderConflict, ProviderGone
+from calsync.providers.base import EntriesPort, Written
 from calsync.store.db import Database
 from calsync.store.entries import EntryRepository
 from calsync.sync.calls import RoundCalls
@@ -61,8 +63,18 @@ class EntryTally:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def _forgotten(s: Synced) -> Synced:
-    return dataclasses.replace(s, provider_id=None, calendar_id=None, etag=None, fingerprint=None, response=None)
+def write_ahead(s: Synced, action: Create, rsvp_version: int | None) -> Synced:
+    """The state recorded before a create is sent: ``create_pending`` with its generation and calendar, and the
+    answer being written with the RSVP version it comes from: the baseline a later look-up compares the
+    calendar's answer with (found by the simulation, seed 50)."""
+    return dataclasses.replace(
+        s,
+        create_pending=True,
+        generation=action.generation,
+        calendar_id=action.calendar_id,
+        response=action.content.response,
+        rsvp_version=rsvp_version,
+    )
 
 
 class EntryRun:
@@ -96,6 +108,8 @@ class EntryRun:
         self.now = now
         self.synced = synced
         self.platform = platform
+        self.precreated: Written | CalsyncError | None = None
+        """The answer to this entry's create when it was sent in a batch (its write-ahead already committed)."""
 
     def save(self, *, last_error: str | None = None) -> None:
         with self.db.session() as session:
@@ -116,11 +130,9 @@ class EntryRun:
                         self.tally.answers_adopted += 1
                         self.platform = Platform(action.status, new_version)
                 elif isinstance(action, RecordRemote):
-                    s = dataclasses.replace(
-                        s, etag=action.etag, response=action.response, fingerprint=action.fingerprint or s.fingerprint
-                    )
+                    s = recorded(s, action)
                 elif isinstance(action, ForgetEntry):
-                    s = _forgotten(s)
+                    s = forgotten(s)
                 elif isinstance(action, SetTombstone):
                     s = dataclasses.replace(s, tombstone=True)
                     self.tally.tombstoned += 1
@@ -131,19 +143,12 @@ class EntryRun:
                     return remote
                 elif isinstance(action, Create):
                     # Write-ahead: the intent is committed before the provider sees the request, and it is what
-                    # gets recorded (``finally``) if the create fails in any way.
-                    # The answer being written and the RSVP version it comes from are the baseline a later look-up
-                    # compares the calendar's answer with (found by the simulation, seed 50).
-                    s = dataclasses.replace(
-                        s,
-                        create_pending=True,
-                        generation=action.generation,
-                        calendar_id=action.calendar_id,
-                        response=action.content.response,
-                        rsvp_version=adopted_version or self.platform.rsvp_version,
-                    )
-                    self.synced = s
-                    self.save()
+                    # gets recorded (``finally``) if the create fails in any way. A batched create's write-ahead
+                    # was committed with its batch (calsync.sync.entry_jobs).
+                    s = write_ahead(s, action, adopted_version or self.platform.rsvp_version)
+                    if self.precreated is None:
+                        self.synced = s
+                        self.save()
                     s = self._create(s, action)
                 elif isinstance(action, Update):
                     try:
@@ -163,13 +168,24 @@ class EntryRun:
                     s = self._written(s, written.provider_id, written.etag, action.calendar_id, action.content)
                     self.tally.updated += 1
                 elif isinstance(action, Delete):
-                    # "Already gone" is done. It cannot tell a person's deletion from calsync's own delete whose
-                    # answer was lost, so a move never reads it as a deletion (known issue, docs/simulation.md).
-                    self.calls(self.port.delete, action.calendar_id or self.calendar_id, action.provider_id)
-                    s = _forgotten(s)
+                    # Write-ahead, as for creates: "already gone" on a first attempt is the person's deletion
+                    # (re-plan with the entry absent: a move must not bring it back, seed 385); on a retry after a
+                    # lost answer it is calsync's own delete, done.
+                    first = not s.delete_pending
+                    if first:
+                        s = dataclasses.replace(s, delete_pending=True)
+                        self.synced = s
+                        self.save()
+                    existed = self.calls(self.port.delete, action.calendar_id or self.calendar_id, action.provider_id)
+                    if not existed and first:
+                        s = dataclasses.replace(s, delete_pending=False)
+                        return Remote(RemoteState.ABSENT, action.provider_id)
+                    s = forgotten(s)
                     self.tally.deleted += 1
                 elif isinstance(action, MarkInSync):
-                    s = dataclasses.replace(s, rsvp_version=adopted_version or action.rsvp_version)
+                    s = dataclasses.replace(
+                        s, rsvp_version=adopted_version or action.rsvp_version, changed_unseen=action.changed_unseen
+                    )
             return None
         finally:
             self.synced = s
@@ -184,11 +200,16 @@ class EntryRun:
             fingerprint=content.fingerprint(),
             response=content.response,
             create_pending=False,
+            delete_pending=False,
+            changed_unseen=False,
         )
 
     def _create(self, s: Synced, action: Create) -> Synced:
+        outcome, self.precreated = self.precreated, None
         try:
-            written = self.calls(self.port.create, action.calendar_id, action.content, action.generation)
+            if isinstance(outcome, CalsyncError):
+                raise outcome
+            written = outcome or self.calls(self.port.create, action.calendar_id, action.content, action.generation)
         except ProviderConflict:
             # 409, and the adapter found no entry of ours behind it (it looks by key first): the id / iCalUID is
             # taken by something else. A new generation gives a new iCalUID / transactionId; one more try.
@@ -200,14 +221,23 @@ class EntryRun:
         return self._written(s, written.provider_id, written.etag, action.calendar_id, action.content)
 
     def _lookup(self, s: Synced, key: str) -> tuple[Synced, Remote]:
-        """A create may have landed: adopt what carries the key (keeping one), or conclude nothing was made."""
+        """A create (or a delete) may have landed: adopt what carries the key (keeping one), or conclude that
+        nothing is there.
+
+        After a lost create, "nothing live" is ambiguous: the create never happened, or it did and the person
+        deleted the entry before calsync looked. Where the provider keeps deleted entries findable (Google:
+        ``port.deleted_copy``), the second case is recognised and read as the person's deletion (seed 1806).
+        """
         calendar = s.calendar_id or self.calendar_id
         found = sorted(self.calls(self.port.lookup, calendar, key), key=lambda e: e.provider_id)
         for extra in found[1:]:
             self.calls(self.port.delete, calendar, extra.provider_id)
             self.tally.duplicates_removed += 1
         if not found:
-            return dataclasses.replace(s, create_pending=False), Remote()
+            if s.create_pending and (gone := self.calls(self.port.deleted_copy, calendar, key, s.generation)):
+                made = dataclasses.replace(s, provider_id=gone, calendar_id=calendar, create_pending=False)
+                return made, Remote(RemoteState.ABSENT, gone)
+            return forgotten(dataclasses.replace(s, create_pending=False)), Remote()
         keep = found[0]
         adopted = dataclasses.replace(
             s,
@@ -216,14 +246,13 @@ class EntryRun:
             etag=keep.etag,
             fingerprint=None,
             create_pending=False,
+            delete_pending=False,
         )
-        return adopted, Remote(RemoteState.PRESENT, keep.provider_id, keep.etag, keep.response)
+        return adopted, Remote.of(keep)
 
     def _reread(self, s: Synced) -> tuple[Synced, Remote]:
-        calendar = s.calendar_id or self.calendar_id
-        found = [e for e in self.calls(self.port.lookup, calendar, self.key) if e.provider_id == s.provider_id]
-        if not found:
-            return s, Remote(RemoteState.ABSENT, s.provider_id)
-        return dataclasses.replace(s, etag=found[0].etag), Remote(
-            RemoteState.PRESENT, found[0].provider_id, found[0].etag, found[0].response
-        )
+        """A conditional update was refused (412): read the entry as it is now and let the planner decide."""
+        if s.provider_id is None:  # nothing to re-read: let the planner decide from scratch
+            return s, Remote()
+        remote = self.calls(self.port.get, s.calendar_id or self.calendar_id, s.provider_id)
+        return (dataclasses.replace(s, etag=remote.etag) if remote.etag else s), remote

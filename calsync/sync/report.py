@@ -31,6 +31,10 @@ class RoundReport:
     entries: int = 0
     tally: EntryTally = dataclasses.field(default_factory=EntryTally)
     adopted_entries: int = 0
+    batches: int = 0
+    """Provider batch requests this round sent (calsync.sync.entry_jobs)."""
+    batched_creates: int = 0
+    """Creates those batches carried."""
     errors: list[str] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
     """Things that degrade but do not fail the round (push notifications unavailable: polling covers it)."""
@@ -75,6 +79,8 @@ class RoundReport:
             parts.append(f"{t.tombstoned} deleted by you (kept deleted)")
         if t.duplicates_removed or self.adopted_entries:
             parts.append(f"{self.adopted_entries} adopted, {t.duplicates_removed} duplicates removed")
+        if self.batches:
+            parts.append(f"{self.batched_creates} creates sent in {self.batches} batch requests")
         if self.lags_ms:
             parts.append(f"longest wait from a change to the calendar {max(self.lags_ms) / 1000:.1f} s")
         if self.errors:

@@ -144,3 +144,70 @@ def test_target_calendar_change_moves_entries(world: World) -> None:
             if not e.get("isCancelled") and e.get("calendarId") == conn.target_calendar_id
         ]
     assert [e.get("summary") or e.get("subject") for e in moved] == ["Launch party"]
+
+
+def _moved_entries(world: World, calendar_id: str) -> list[dict[str, object]]:
+    if world.provider.value == "google":
+        return [e for e in world.emulator.events("ann@example.com", calendar_id) if e.get("status") != "cancelled"]
+    return [
+        e
+        for e in world.emulator.events("ann@example.com")
+        if not e.get("isCancelled") and e.get("calendarId") == calendar_id
+    ]
+
+
+def test_entry_deleted_just_before_a_target_change_stays_deleted(world: World) -> None:
+    """The person deletes an entry, then picks another calendar before calsync saw the deletion: the move lists
+    the old calendar first, so the deletion counts and the entry does not come back there (seed 385)."""
+    ev = _accepted_and_synced(world)
+    kept = world.event("Kept")
+    world.rsvp("ann@example.com", kept, A)
+    world.sync()
+    deleted = next(e for e in world.entries("ann@example.com") if (e.get("summary") or e.get("subject")) != "Kept")
+    world.delete_in_calendar("ann@example.com", deleted)
+    conn = connections.set_target(world.runtime.calendar, world.person("ann@example.com"), create_dedicated=True)
+    world.sync()
+    assert world.entries("ann@example.com") == []
+    assert [e.get("summary") or e.get("subject") for e in _moved_entries(world, conn.target_calendar_id)] == ["Kept"]
+    assert world.my_rsvp("ann@example.com", ev)[0] is A  # a deletion is not a decline
+
+
+def test_answer_given_just_before_a_target_change_moves_with_the_entry(world: World) -> None:
+    """An answer given in the old calendar before the move is read when the old calendar is listed: it reaches
+    the platform and the moved entry shows it."""
+    ev = _accepted_and_synced(world)
+    world.answer_in_calendar("ann@example.com", world.entries("ann@example.com")[0], T)
+    connections.set_target(world.runtime.calendar, world.person("ann@example.com"), create_dedicated=True)
+    world.sync()
+    assert world.my_rsvp("ann@example.com", ev) == (T, world.provider.value)
+
+
+def test_deletion_then_an_rsvp_change_that_needs_no_write_brings_the_entry_back(world: World) -> None:
+    """Deleted in the calendar, then declined and accepted again in the platform before calsync looked: the
+    round writes nothing (same content), and when the deletion is seen it predates the RSVP change, so the
+    entry is created again (seed 1865). Without the change it would stay deleted (the tombstone test above)."""
+    ev = _accepted_and_synced(world)
+    world.delete_in_calendar("ann@example.com", world.entries("ann@example.com")[0])
+    world.rsvp("ann@example.com", ev, D)
+    world.rsvp("ann@example.com", ev, A)
+    reports = world.sync()
+    assert sum(r.calls for r in reports) == 0  # nothing the calendar shows changed, and no pull was due
+    _poll(world)
+    assert world.titles("ann@example.com") == ["Launch party"]
+
+
+def test_far_future_entry_changed_in_the_calendar_is_not_taken_for_deleted(world: World) -> None:
+    """An event three years ahead lies outside Graph's delta window, where a change is reported as a removal
+    (provider-facts §3.5): calsync reads the entry before believing it, so the answer comes back and the entry
+    stays. (Google reports such changes normally; the same story holds.)"""
+    world.connect("ann@example.com")
+    ev = world.event("Far ahead", days=3 * 365)
+    world.rsvp("ann@example.com", ev, A)
+    world.sync()
+    world.answer_in_calendar("ann@example.com", world.entries("ann@example.com")[0], T)
+    _poll(world)
+    assert world.my_rsvp("ann@example.com", ev) == (T, world.provider.value)
+    assert world.titles("ann@example.com") == ["Far ahead"]
+    world.rsvp("ann@example.com", ev, A)  # and it is still calsync's: a platform change updates it in place
+    world.sync()
+    assert world.titles("ann@example.com") == ["Far ahead"]

@@ -99,3 +99,27 @@ def test_rounds_record_the_wait_from_a_change_to_the_calendar(world: World) -> N
     assert rounds and rounds[0].lag_ms is not None and 0 <= rounds[0].lag_ms < 60_000
     assert "longest wait from a change to the calendar" in rounds[0].message
     assert entry is not None and entry.dirty_since is None
+
+
+def test_backfill_sends_its_creates_in_provider_batches(world: World) -> None:
+    """25 events accepted before connecting: the backfill sends them as provider batches (Google 50 calls per
+    request, Graph 20), one part the provider throttles (429) is sent again on its own, and every entry exists
+    exactly once. Quota counts every call in a batch (the round's call count includes all 25 creates)."""
+    import math
+
+    events = [world.event(f"E{i:02d}") for i in range(25)]
+    for ev in events:
+        world.rsvp("ann@example.com", ev, A)
+    world.connect("ann@example.com")
+    faults = getattr(world.sandbox.sandbox.faults, world.provider.value)
+    create_path = "/events/import" if world.provider.value == "google" else "/events"
+    faults.fail_next(429, method="POST", path_contains=create_path, retry_after=0)
+    reports = world.sync()
+    assert faults.one_shots == []  # the throttle was served to one part of a batch
+    assert world.titles("ann@example.com") == [f"E{i:02d}" for i in range(25)]
+    limit = world.runtime.providers.entries(world.provider, "ann@example.com").BATCH_LIMIT
+    assert sum(r.batches for r in reports) == math.ceil(25 / limit)
+    assert sum(r.batched_creates for r in reports) == 25
+    assert sum(r.tally.created for r in reports) == 25
+    assert sum(r.calls for r in reports) >= 25 + 1  # every batched call, plus the throttled one sent again
+    assert all(r.tally.created == 0 for r in world.sync())  # nothing left to do: no second copy of anything

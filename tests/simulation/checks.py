@@ -43,13 +43,11 @@ def check(world: SimWorld, exp: Expectations, label: str) -> Verdict:
             for p in world.people
             for eid in events
         }
-    secondary = _google_secondary(world) if exp.tolerates("google-answer-kept-in-secondary-calendar") else set()
+    secondary = _google_secondary(world)
     for (pid, eid), rsvp in rsvps.items():
         actual = rsvp.status if rsvp else None
         verdict.baseline[(pid, eid)] = actual
         allowed = exp.acceptable_rsvps(pid, eid)
-        if pid in secondary:  # KNOWN_ISSUES["google-answer-kept-in-secondary-calendar"]
-            allowed |= exp.every_value(pid, eid)
         if actual not in allowed:
             who = next(p.email for p in world.people if p.principal.person_id == pid)
             bad.append(
@@ -122,6 +120,7 @@ def check(world: SimWorld, exp: Expectations, label: str) -> Verdict:
                 diffs.append(f"location {entry.location!r} != {event.location!r}")
             if entry.start_utc != event.start_utc:
                 diffs.append(f"start {entry.start_utc} != {event.start_utc}")
+            # PROVIDER_LIMITS["google-secondary-calendar-answer"]: such an entry keeps the answer it was made with.
             if entry.response is not rsvp.status and person.principal.person_id not in secondary:
                 diffs.append(f"answer {entry.response and entry.response.value} != {rsvp.status.value}")
             if diffs:
@@ -135,7 +134,7 @@ def check(world: SimWorld, exp: Expectations, label: str) -> Verdict:
 
 
 def _google_secondary(world: SimWorld) -> set[int]:
-    """People whose Google connection writes to a secondary calendar (see KNOWN_ISSUES)."""
+    """People whose Google connection writes to a secondary calendar (see PROVIDER_LIMITS)."""
     out = set()
     for person in world.people:
         record = world.connection(person)

@@ -34,11 +34,11 @@ class Kind(str, Enum):
     DISTURB = "disturb"
     """Something that may drop a pending calendar answer (target moved, disconnect, cancel)."""
     REMOVED = "removed"
-    """A disconnect removed the entries: see ``KNOWN_ISSUES["own-removal-taken-for-deletion"]``."""
+    """A disconnect removed the entries (calsync forgets them; the reconnect backfills)."""
     MOVE = "move"
-    """The person picked another target calendar: see ``KNOWN_ISSUES["deleted-entry-returns-on-move"]``."""
+    """The person picked another target calendar (an entry they deleted before it stays deleted)."""
     RECONNECT = "reconnect"
-    """The person connected (again): see ``KNOWN_ISSUES["resync-lost-on-reconnect"]``."""
+    """The person connected (again): a Resync asked for before it still runs."""
 
 
 @dataclass(frozen=True)
@@ -48,65 +48,32 @@ class Act:
     status: RsvpStatus | None = None
     fresh: bool = False
     """An answer or a deletion on an entry that was not there at the last checkpoint (written during the chaos)."""
+    unconfirmed: bool = False
+    """A deletion of an entry calsync's store did not map (a create whose answer it never recorded)."""
 
 
-KNOWN_ISSUES: dict[str, str] = {
-    "resync-lost-on-reconnect": (
-        "FIXED (calsync commit 'Fixes found by the simulation'; its strict replay passes); the tolerance stays until a "
-        "full --strict batch confirms it. "
-        "services.connections._store_grant sets resync_requested=False when a person reconnects, so a Resync "
-        "requested before the reconnect (and not yet run) is dropped and entries the person deleted stay deleted. "
-        "Replay: python -m tests.simulation.run --seed 39 --strict"
-    ),
-    "answer-lost-on-unconfirmed-create": (
-        "FIXED (calsync commit 'Fixes found by the simulation'; its strict replay passes); the tolerance stays until a "
-        "full --strict batch confirms it. "
-        "When a create's answer is lost (or the worker dies after it), the next round finds the entry by its key "
-        "and adopts it with response=None (entry_run._lookup keeps the write-ahead's response, which _create "
-        "never set), so core.plan sees 'no baseline' and the platform overwrites an answer the person gave in "
-        "the calendar meanwhile. Replay: python -m tests.simulation.run --seed 50 --strict"
-    ),
-    "deleted-entry-returns-on-move": (
-        "A person deletes an entry, then picks another target calendar before calsync saw the deletion: the full "
-        "round lists only the new calendar, so the old entry's remote leg stays UNKNOWN and core.plan moves it "
-        "(Delete there, treated as done on 404, then Create here): the deleted entry comes back. "
-        "Replay: python -m tests.simulation.run --seed 385 --strict"
-    ),
-    "google-answer-kept-in-secondary-calendar": (
-        "In a Google secondary calendar (the dedicated one) the person's attendee entry is not the calendar's own "
-        "(sandbox: Calendar.owner_ids is only the calendar id), so an update cannot change its responseStatus: the "
-        "entry keeps the old answer, calsync records the answer it sent (entry_run._written uses the content's), "
-        "and the next pull adopts the old answer as if the person gave it, reverting their platform RSVP. "
-        "Replay: python -m tests.simulation.run --seed 13 --long --strict"
-    ),
-    "platform-change-consumed-before-deletion-seen": (
-        "A person deletes an entry, then changes their RSVP in the platform and back (declined, then tentative "
-        "again): a round that runs before calsync saw the deletion renders the same content, writes nothing and "
-        "records the new RSVP version (MarkInSync); when the deletion is seen later the platform no longer counts "
-        "as changed, and the entry is tombstoned although the RSVP changed after the deletion. "
-        "Replay: python -m tests.simulation.run --seed 1865 --strict"
-    ),
-    "deleted-unconfirmed-create-returns": (
-        "A person deletes an entry whose create calsync never confirmed (the worker died after the provider made "
-        "it): the next round looks it up by key, finds nothing and creates it again. "
-        "Replay: python -m tests.simulation.run --seed 1806 --strict"
-    ),
-    "own-removal-taken-for-deletion": (
-        "FIXED (calsync commit 'Fixes found by the simulation'; its strict replay passes); the tolerance stays until a "
-        "full --strict batch confirms it. "
-        "Disconnect with remove_entries: when a delete's answer is lost (the provider deleted it, calsync saw an "
-        "error), services.connections._release_remote keeps that entry's row mapped; after a reconnect the full "
-        "round finds it gone and tombstones it as if the person had deleted it, so it never comes back. "
-        "Seen in --long seed 27 (it depends on which delete loses its answer: replay with --repeat). "
-        "The other way round, an entry the "
-        "person deleted just before such a disconnect comes back after the reconnect when calsync had not seen "
-        "the deletion yet (its row is removed with the others), but stays deleted when it had (a tombstone row is "
-        "not 'mapped', so it is kept): seen in --long seed 108."
-    ),
-}
+KNOWN_ISSUES: dict[str, str] = {}
 """Engine defects the simulation found and reported, tolerated (each only where it applies, see
 :meth:`Expectations.tolerates`) so the CI batch stays green until they are fixed; ``--strict`` turns every
-tolerance off. Deleting an entry once its fix lands turns that one off for good."""
+tolerance off. Deleting an entry once its fix lands turns that one off for good. Empty: every defect found so far
+is fixed (docs/simulation.md lists them with their seeds)."""
+
+PROVIDER_LIMITS: dict[str, str] = {
+    "graph-deleted-unconfirmed-create": (
+        "Microsoft only. A person deletes an entry whose create calsync never confirmed (the worker died after "
+        "Graph made it): a deleted event leaves /me/events, and Graph offers no way to find it by its "
+        "transactionId or extended property (provider-facts §3.2, §3.3), so calsync cannot tell it from a create "
+        "that never happened and creates it once more. On Google the deleted copy is found "
+        "(events.list iCalUID + showDeleted) and the deletion is respected. docs/sync.md, 'Known limits'."
+    ),
+    "google-secondary-calendar-answer": (
+        "Google only. In a secondary calendar no attendee is the calendar itself, so Google shows the person no "
+        "Yes / No / Maybe there and an update cannot change the attendee's response (provider-facts §1.2, "
+        "``self``): the answer such an entry shows is the one it was created with. calsync reads no answer "
+        "there (it used to read its own stale write back as the person's answer, seed 13 --long)."
+    ),
+}
+"""What the providers do not allow, documented in docs/sync.md: not defects, so ``--strict`` keeps them."""
 
 
 class Presence(str, Enum):
@@ -181,7 +148,7 @@ class Expectations:
         first_answer = acts.index(later[0])
         disturbed = any(a.kind is Kind.DISTURB or a.kind is Kind.DELETE for a in acts[first_answer + 1 :])
         allowed: set[RsvpStatus | None] = {later[-1].status}
-        if last_platform >= 0 or (later[-1].fresh and self.tolerates("answer-lost-on-unconfirmed-create")):
+        if last_platform >= 0:
             allowed.add(settled)
         if disturbed:
             allowed |= {settled} | {a.status for a in later} | held
@@ -192,39 +159,22 @@ class Expectations:
         :data:`KNOWN_ISSUES` entry when the fix lands, and the simulation checks it strictly again)."""
         return not self.strict and issue in KNOWN_ISSUES
 
-    def every_value(self, person_id: int, event_id: int) -> set[RsvpStatus | None]:
-        """Every answer given in this window, and the baseline (the loosest judgement, for known issues)."""
-        acts = self.rsvp_acts.get((person_id, event_id), [])
-        return {self.baseline.get((person_id, event_id))} | {a.status for a in acts if a.status is not None}
-
     def presence(self, connection_id: int, event_id: int) -> Presence:
         """Whether a desired entry (attending, scheduled) must be in the calendar, given the person's deletions."""
         acts = self.entry_acts.get((connection_id, event_id), [])
         deletes = [i for i, a in enumerate(acts) if a.kind is Kind.DELETE]
         lifts = [i for i, a in enumerate(acts) if a.kind in (Kind.PLATFORM, Kind.RESYNC)]
-        firm = [i for i in lifts if self._firm(acts, i)]
         if not deletes and (connection_id, event_id) not in self.tombstones:
-            removed = any(a.kind is Kind.REMOVED for a in acts)
-            tolerated = self.tolerates("own-removal-taken-for-deletion")
-            return Presence.EITHER if removed and tolerated else Presence.PRESENT
+            return Presence.PRESENT
         last_delete = deletes[-1] if deletes else -1
-        if deletes and acts[last_delete].fresh and self.tolerates("deleted-unconfirmed-create-returns"):
+        if deletes and acts[last_delete].unconfirmed:  # PROVIDER_LIMITS["graph-deleted-unconfirmed-create"]
             return Presence.EITHER
-        after = [acts[i] for i in lifts if i > last_delete and acts[i].kind is Kind.PLATFORM]
-        consumed = bool(deletes and after and after[-1].status is acts[last_delete].status)
-        if consumed and self.tolerates("platform-change-consumed-before-deletion-seen"):
-            firm = [i for i in firm if acts[i].kind is not Kind.PLATFORM]
-        if any(i > last_delete for i in firm):
+        if any(i > last_delete for i in lifts):
             return Presence.PRESENT
         if lifts:
             return Presence.EITHER
         later = acts[last_delete + 1 :]
-        moved = any(a.kind is Kind.MOVE for a in later) and self.tolerates("deleted-entry-returns-on-move")
-        removed = any(a.kind is Kind.REMOVED for a in later) and self.tolerates("own-removal-taken-for-deletion")
-        return Presence.EITHER if deletes and (moved or removed) else Presence.ABSENT
-
-    def _firm(self, acts: list[Act], index: int) -> bool:
-        """A lift that must take effect: not a Resync that a later reconnect may drop (a known issue)."""
-        if acts[index].kind is not Kind.RESYNC or not self.tolerates("resync-lost-on-reconnect"):
-            return True
-        return not any(a.kind is Kind.RECONNECT for a in acts[index + 1 :])
+        # A disconnect that removed the entries forgets what calsync knew about them: a deletion it had not seen
+        # before then cannot be remembered, and the reconnect backfills what the RSVPs ask for.
+        removed = any(a.kind is Kind.REMOVED for a in later)
+        return Presence.EITHER if deletes and removed else Presence.ABSENT

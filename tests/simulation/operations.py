@@ -14,6 +14,7 @@ from calsync.core.connection import ConnectionStatus, Provider
 from calsync.core.model import ANSWERS, RsvpSource
 from calsync.errors import CalsyncError
 from calsync.services import connections, events, rsvps
+from calsync.store.entries import EntryRepository
 from calsync.store.rsvps import RsvpRepository
 from tests.simulation.harness import Notification
 from tests.simulation.model import Act, Expectations, Kind
@@ -118,9 +119,15 @@ class Operations:
         eid = entry.event_id
         with self.world.db.session(write=False) as s:
             current = RsvpRepository(s).get(eid, person.principal.person_id)
+            stored = EntryRepository(s).get(cid, eid)
         self.world.delete_in_calendar(person.email, entry)
         fresh = entry.provider_id not in self.seen_entries
-        self.exp.entry(cid, eid, Act(self.step, Kind.DELETE, current.status if current else None, fresh))
+        # PROVIDER_LIMITS["graph-deleted-unconfirmed-create"]: calsync never recorded this entry's create.
+        unconfirmed = entry.provider is Provider.MICROSOFT and (
+            stored is None or stored.synced.provider_id != entry.provider_id
+        )
+        status = current.status if current else None
+        self.exp.entry(cid, eid, Act(self.step, Kind.DELETE, status, fresh, unconfirmed))
         self.exp.rsvp(person.principal.person_id, eid, Act(self.step, Kind.DELETE))
         self.trace(f"calendar delete {person.email} event {eid}")
 

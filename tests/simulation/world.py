@@ -122,6 +122,7 @@ class SimWorld:
         limits = Limits(clock=self.clock.monotonic)
         self.runtime.limits = limits
         self.runtime.engine.limits = limits
+        self.runtime.engine.jitter_seed = f"sim-{seed}"  # backoff schedules replay with the seed
         self.worker = self.runtime.worker(concurrency=8, lease_seconds=LEASE_SECONDS, worker_id="sim-worker")
         ctx = self.runtime.service
         org = organizations.create_organization(ctx, "Sim Events")

@@ -300,3 +300,85 @@ def test_calendar_answer_on_a_stale_entry_rewrites_it() -> None:
         ev=event(title="Renamed", version=2),
     )
     assert kinds(actions) == ["AdoptCalendarAnswer", "RecordRemote", "Update", "MarkInSync"]
+
+
+# ---- write-ahead for deletes, and platform changes nothing confirmed (found by the simulation) -------------------
+
+
+def test_own_lost_delete_seen_as_gone_is_not_a_tombstone() -> None:
+    """calsync's delete landed but its answer was lost (delete_pending): the entry missing later is calsync's own
+    doing, so nothing is tombstoned even though the RSVP stands (a move's delete, seeds 291 and 356)."""
+    actions = run(Platform(A, 3), synced_for(A, 3, delete_pending=True), Remote(RemoteState.ABSENT, "g1"))
+    assert kinds(actions) == ["ForgetEntry", "Create", "MarkInSync"]
+
+
+def test_pending_delete_of_an_entry_wanted_again_is_looked_up() -> None:
+    """A delete may have landed and the RSVP now wants the entry in the same calendar: look before deciding
+    (re-writing an entry that may be gone, or skipping a write for it, would both be wrong)."""
+    actions = run(Platform(A, 5), synced_for(A, 3, delete_pending=True))
+    assert actions == [Lookup(key())]
+
+
+def test_pending_delete_that_is_still_wanted_gone_is_retried() -> None:
+    """A delete whose answer was lost and is still wanted: delete again (a 404 now is calsync's own)."""
+    actions = run(Platform(D, 4), synced_for(A, 3, delete_pending=True))
+    assert kinds(actions) == ["Delete", "MarkInSync"]
+
+
+def test_pending_delete_of_a_move_is_retried_then_created() -> None:
+    """A move whose delete answer was lost: delete there again, create here (no look-up needed)."""
+    actions = run(Platform(A, 3), synced_for(A, 3, delete_pending=True), target="work-cal")
+    assert kinds(actions) == ["Delete", "Create", "MarkInSync"]
+
+
+def test_entry_seen_present_clears_a_pending_delete() -> None:
+    """The calendar still shows the entry: the delete did not land; RecordRemote makes the executor clear it."""
+    actions = run(Platform(A, 3), synced_for(A, 3, delete_pending=True), Remote(RemoteState.PRESENT, "g1", '"e1"', A))
+    assert kinds(actions) == ["RecordRemote", "MarkInSync"]
+
+
+def test_platform_change_that_writes_nothing_is_marked_unseen() -> None:
+    """Accepted -> declined -> accepted before a round: the same content, no call, and since this round did not
+    look at the calendar, nothing confirms the entry is still there (seed 1865)."""
+    actions = run(Platform(A, 5), synced_for(A, 3))
+    assert actions == [MarkInSync(5, True)]
+
+
+def test_platform_change_seen_with_the_entry_is_not_unseen() -> None:
+    """The same, in a round that saw the entry present: confirmed, so not marked."""
+    actions = run(Platform(A, 5), synced_for(A, 3), Remote(RemoteState.PRESENT, "g1", '"e1"', A))
+    assert actions[-1] == MarkInSync(5, False)
+
+
+def test_unchanged_entry_keeps_its_unseen_mark_until_seen() -> None:
+    """No change since, still not seen: the mark stays (an incremental pull or a write clears it)."""
+    actions = run(Platform(A, 5), synced_for(A, 5, changed_unseen=True))
+    assert actions == [MarkInSync(5, True)]
+
+
+def test_deletion_seen_after_an_unseen_platform_change_recreates() -> None:
+    """The deletion may predate the platform change nothing confirmed: the newer answer brings it back."""
+    actions = run(Platform(A, 5), synced_for(A, 5, changed_unseen=True), Remote(RemoteState.ABSENT, "g1"))
+    assert kinds(actions) == ["ForgetEntry", "Create", "MarkInSync"]
+
+
+def test_answer_on_an_adopted_copy_that_shows_the_current_rsvp_is_the_persons() -> None:
+    """A copy adopted with no recorded baseline (left by a disconnect) carries the fingerprint calsync wrote; it
+    is exactly what the current RSVP renders to, so the platform has not moved since and the calendar's different
+    answer is the person's: adopted, and (the copy being current) nothing is rewritten (seed 1595)."""
+    written = renderer(event())(A)
+    assert written is not None
+    adopted = Synced(provider_id="g1", calendar_id=CAL, etag='"e1"', generation=1)
+    actions = run(Platform(A, 3), adopted, Remote(RemoteState.PRESENT, "g1", '"e2"', T, written.fingerprint()))
+    assert kinds(actions) == ["AdoptCalendarAnswer", "RecordRemote", "MarkInSync"]
+    assert actions[0] == AdoptCalendarAnswer(T, 3)
+
+
+def test_answer_on_an_adopted_copy_of_an_older_rsvp_is_not_taken() -> None:
+    """The copy was written for another RSVP than the current one: the platform moved since, so it decides."""
+    written = renderer(event())(T)
+    assert written is not None
+    adopted = Synced(provider_id="g1", calendar_id=CAL, etag='"e1"', generation=1)
+    actions = run(Platform(A, 3), adopted, Remote(RemoteState.PRESENT, "g1", '"e2"', D, written.fingerprint()))
+    assert "AdoptCalendarAnswer" not in kinds(actions)
+    assert kinds(actions)[-2:] == ["Update", "MarkInSync"]

@@ -18,4 +18,7 @@ class GoogleRest(Rest):
         self.endpoints = endpoints
 
     def url(self, path: str) -> str:
+        """Absolute URL for a Calendar path, or ``path`` itself when absolute (the batch endpoint, §1.7)."""
+        if path.startswith(("https://", "http://")):
+            return path
         return self.endpoints.calendar_api + path.lstrip("/")

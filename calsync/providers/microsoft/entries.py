@@ -12,6 +12,15 @@ refuses a reused one with ``ErrorDuplicateTransactionId`` (400), which here mean
 looked up by its single-value extended property and adopted (§3.3). Extended properties are never in delta
 results (§3.5), so entries are matched by their Graph id, which calsync stores.
 
+**Removals are not always deletions.** calendarView delta reports an event that changed *outside* its window
+(e.g. moved more than 400 days ahead) as ``@removed`` just like a deleted one (§3.5), so every removal is also
+listed in :attr:`PullPage.unconfirmed` for the engine to confirm with :meth:`GraphEntries.get`. A deleted event
+leaves ``/me/events`` entirely (404), so Graph cannot say whether a lost create was deleted by the person
+(:meth:`GraphEntries.deleted_copy` is None).
+
+**Batches.** ``create_many``/``delete_many`` send up to 20 requests per JSON ``$batch`` (§3.7,
+``microsoft/batch.py``); each inner request is throttled on its own and read exactly as the single call's answer.
+
 **Time zones.** Graph takes Windows zone names everywhere and only a listed set of IANA names (§3.4), so the
 IANA zone is sent as its CLDR Windows name (``tzlocal.windows_tz``, §5) when one exists.
 """
@@ -20,7 +29,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from tzlocal.windows_tz import tz_win
@@ -28,8 +38,10 @@ from tzlocal.windows_tz import tz_win
 from calsync.core.entry import EntryContent, conn_tag, transaction_id
 from calsync.core.model import RsvpStatus
 from calsync.core.plan import ListedEntry, Remote, RemoteState
-from calsync.errors import ProviderGone, ProviderPermanent
+from calsync.errors import CalsyncError, ProviderAuthError, ProviderError, ProviderGone, ProviderPermanent
+from calsync.providers import batching
 from calsync.providers.base import PullPage, Written
+from calsync.providers.microsoft import batch
 from calsync.providers.microsoft.rest import GraphRest
 
 log = logging.getLogger(__name__)
@@ -39,6 +51,8 @@ PROPERTY_SET = "{6d1f3c52-9b0e-4c6f-a1f4-3c2b7e5d9a10}"
 KEY_PROP = f"String {PROPERTY_SET} Name calsyncKey"
 CONN_PROP = f"String {PROPERTY_SET} Name calsyncConn"
 FINGERPRINT_PROP = f"String {PROPERTY_SET} Name calsyncFingerprint"
+EXPAND_PROPS = f"singleValueExtendedProperties($filter=id eq '{KEY_PROP}' or id eq '{FINGERPRINT_PROP}')"
+"""Extended properties are returned only when expanded (§3.3): the key, and the fingerprint calsync wrote."""
 
 SHOW_AS = {RsvpStatus.ACCEPTED: "busy", RsvpStatus.TENTATIVE: "tentative"}
 FROM_SHOW_AS = {
@@ -93,8 +107,15 @@ def _prop(item: dict[str, Any], prop_id: str) -> str | None:
     return None
 
 
+DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
+
+
 class GraphEntries:
     """Writes, look-ups, listings and delta pulls of calsync's entries in one mailbox's calendars."""
+
+    BATCH_LIMIT: ClassVar[int] = batch.MAX_REQUESTS
+    """Requests per ``$batch``: Graph's cap of 20 (§3.7). Each inner request counts against the mailbox's
+    10,000 per 10 minutes like a single call."""
 
     def __init__(self, rest: GraphRest, default_calendar_id: str | None = None) -> None:
         self.rest = rest
@@ -109,13 +130,45 @@ class GraphEntries:
         try:
             item = self.rest.call_json("POST", self._events(calendar_id), token, json=body)
         except ProviderPermanent as exc:
-            if exc.code != "ErrorDuplicateTransactionId":
+            if exc.code != DUPLICATE_TRANSACTION:
                 raise
             found = self.lookup(token, calendar_id, content.key)
             if not found:
                 raise
             return Written(found[0].provider_id, found[0].etag)
         return Written(str(item["id"]), item.get("@odata.etag"))
+
+    def create_many(
+        self, token: str, calendar_id: str, items: Sequence[tuple[EntryContent, int]]
+    ) -> list[Written | CalsyncError]:
+        """:meth:`create` for each item through ``$batch``, :attr:`BATCH_LIMIT` per request (§3.7). A request
+        answered ``ErrorDuplicateTransactionId`` adopts the entry found by key, exactly like :meth:`create`; other
+        per-request failures are that item's result (``providers/batching.py``)."""
+        results: list[Written | CalsyncError] = []
+        for chunk in batching.chunks(items, self.BATCH_LIMIT):
+            requests = [
+                batch.request(
+                    "POST",
+                    self._events(calendar_id),
+                    {**entry_body(content), "transactionId": transaction_id(content.key, generation)},
+                )
+                for content, generation in chunk
+            ]
+            answers = batching.outcomes(batch.send(self.rest, token, requests), self.rest)
+            for (content, _), outcome in zip(chunk, answers, strict=True):
+                results.append(self._created(token, calendar_id, content.key, outcome))
+        return results
+
+    def _created(self, token: str, calendar_id: str, key: str, outcome: Any) -> Written | CalsyncError:
+        if isinstance(outcome, ProviderPermanent) and outcome.code == DUPLICATE_TRANSACTION:
+            try:  # the transactionId is taken: adopt ours, as create does
+                found = self.lookup(token, calendar_id, key)
+            except ProviderAuthError:
+                raise
+            except ProviderError as exc:
+                return exc
+            return Written(found[0].provider_id, found[0].etag) if found else outcome
+        return batching.written(outcome, self.rest, "@odata.etag")
 
     def update(
         self, token: str, calendar_id: str, provider_id: str, content: EntryContent, generation: int, etag: str | None
@@ -136,12 +189,44 @@ class GraphEntries:
             return False
         return True
 
+    def delete_many(self, token: str, calendar_id: str, provider_ids: Sequence[str]) -> list[bool | CalsyncError]:
+        """:meth:`delete` for each id through ``$batch`` (§3.7); already gone (404) is False."""
+        del calendar_id
+        results: list[bool | CalsyncError] = []
+        for chunk in batching.chunks(provider_ids, self.BATCH_LIMIT):
+            requests = [batch.request("DELETE", f"/me/events/{quote(pid, safe='')}") for pid in chunk]
+            answers = batching.outcomes(batch.send(self.rest, token, requests), self.rest)
+            results.extend(batching.deleted(outcome) for outcome in answers)
+        return results
+
+    def get(self, token: str, calendar_id: str, provider_id: str) -> Remote:
+        """``GET /me/events/{id}``: a deleted event is gone from the mailbox (404) and a cancelled one carries
+        ``isCancelled`` (§3.1, §3.2), both ABSENT; otherwise PRESENT with ``@odata.etag`` and Show as."""
+        del calendar_id  # Graph ids are mailbox-wide
+        try:
+            item = self.rest.call_json(
+                "GET", f"/me/events/{quote(provider_id, safe='')}", token, params={"$expand": EXPAND_PROPS}
+            )
+        except ProviderGone:
+            return Remote(RemoteState.ABSENT, provider_id)
+        if item.get("isCancelled"):
+            return Remote(RemoteState.ABSENT, provider_id)
+        pid, written = str(item.get("id", provider_id)), _prop(item, FINGERPRINT_PROP)
+        return Remote(RemoteState.PRESENT, pid, item.get("@odata.etag"), answer_of(item), written)
+
+    def deleted_copy(self, token: str, calendar_id: str, key: str, generation: int) -> str | None:
+        """Always None: Graph cannot tell. A deleted event leaves ``/me/events`` (404, no tombstone to list), and
+        whether Graph still holds a deleted event's ``transactionId`` (so that a retried create would be refused
+        rather than make a new event) is UNCONFIRMED (§3.2; the sandbox lets the create through)."""
+        del token, calendar_id, key, generation
+        return None
+
     def _filtered(self, token: str, calendar_id: str, prop: str, value: str) -> list[ListedEntry]:
         out: list[ListedEntry] = []
         escaped = value.replace("'", "''")
         params: dict[str, Any] | None = {
             "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{prop}' and ep/value eq '{escaped}')",
-            "$expand": f"singleValueExtendedProperties($filter=id eq '{KEY_PROP}')",
+            "$expand": EXPAND_PROPS,
             "$top": "500",
         }
         url: str | None = self._events(calendar_id)
@@ -152,7 +237,8 @@ class GraphEntries:
                 if key and "id" not in item:
                     log.warning("skipped an Outlook event carrying calsync's key %s but no id", key)
                 elif key and not item.get("isCancelled"):
-                    out.append(ListedEntry(key, str(item["id"]), item.get("@odata.etag"), answer_of(item)))
+                    written = _prop(item, FINGERPRINT_PROP)
+                    out.append(ListedEntry(key, str(item["id"]), item.get("@odata.etag"), answer_of(item), written))
             url, params = body.get("@odata.nextLink"), None  # nextLink is replayed verbatim
         return out
 
@@ -167,7 +253,8 @@ class GraphEntries:
     def pull(self, token: str, calendar_id: str, cursor: str | None, now: dt.datetime) -> PullPage:
         """calendarView/delta from the cursor (a deltaLink, replayed verbatim) or from a fresh window; 410 and
         ``syncStateNotFound`` surface as ProviderSyncReset (§3.5). Removals may be replayed and may lie outside
-        the window; the engine matches by id, so both are harmless."""
+        the window: each is reported ABSENT in ``changes`` and its id in ``unconfirmed`` (a removal is not
+        necessarily a deletion; confirm with :meth:`get`)."""
         headers = {"Prefer": "odata.maxpagesize=200"}
         params: dict[str, Any] | None = None
         if cursor:
@@ -180,16 +267,22 @@ class GraphEntries:
                 "endDateTime": (now + DELTA_WINDOW_AHEAD).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
         changes: list[tuple[str, Remote]] = []
+        removed: set[str] = set()
         while url:
             body = self.rest.call_json("GET", url, token, params=params, headers=headers)
             params = None
             for item in body.get("value", []):
                 pid = str(item.get("id"))
-                if "@removed" in item or item.get("isCancelled"):
+                if "@removed" in item:
+                    changes.append((pid, Remote(RemoteState.ABSENT, pid)))
+                    removed.add(pid)
+                    continue
+                removed.discard(pid)  # replays (§3.5): only an id whose last report is a removal is unconfirmed
+                if item.get("isCancelled"):
                     changes.append((pid, Remote(RemoteState.ABSENT, pid)))
                 else:
                     changes.append((pid, Remote(RemoteState.PRESENT, pid, item.get("@odata.etag"), answer_of(item))))
             if "@odata.deltaLink" in body:
-                return PullPage(changes, str(body["@odata.deltaLink"]))
+                return PullPage(changes, str(body["@odata.deltaLink"]), frozenset(removed))
             url = body.get("@odata.nextLink")
         raise ProviderPermanent("Graph delta ended without a deltaLink", provider="microsoft")

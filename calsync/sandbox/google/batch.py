@@ -1,9 +1,12 @@
 """The batch endpoint: multipart/mixed of embedded HTTP requests, answered part by part (provider-facts §1.7).
 
 Each part is dispatched through the same (faulted) Calendar API app, with its own headers; the outer
-``Authorization`` applies to a part that has none. Every part counts against quota, since it goes through the
-normal endpoint. Response parts carry ``Content-ID: <response-{inner id}>`` exactly: googleapiclient splits the
-header on ``" + "`` to match responses to requests and raises BatchError otherwise.
+``Authorization`` applies to a part that has none. So each part meets the fault plan (latency, one-shots, error
+rate) on its own, as the outer request does once more as a whole, and every part counts against quota, since it
+goes through the normal endpoint. A part's path is percent-decoded as a request line's is (ASGI ``path`` decoded,
+``raw_path`` not), so ``calendars/c_…%40group.calendar.google.com`` finds its calendar. Response parts carry
+``Content-ID: <response-{inner id}>`` exactly: googleapiclient splits the header on ``" + "`` to match responses
+to requests and raises BatchError otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import http
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -88,9 +91,17 @@ async def call_app(app: ASGIApp, outer: Request, part: Part) -> tuple[int, list[
         headers.append((b"host", outer.url.netloc.encode()))
     headers.append((b"content-length", str(len(part.body)).encode()))
     scope: dict[str, Any] = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": part.method,
-        "scheme": outer.url.scheme, "path": part.path, "raw_path": part.path.encode(), "root_path": "",
-        "query_string": part.query.encode(), "headers": headers, "client": outer.scope.get("client"),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": part.method,
+        "scheme": outer.url.scheme,
+        "path": unquote(part.path),
+        "raw_path": part.path.encode(),
+        "root_path": "",
+        "query_string": part.query.encode(),
+        "headers": headers,
+        "client": outer.scope.get("client"),
         "server": outer.scope.get("server"),
     }
     sent = False

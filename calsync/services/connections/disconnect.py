@@ -12,19 +12,24 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import time
 
 from calsync.core.connection import ConnectionStatus, Provider
 from calsync.core.model import Principal
-from calsync.errors import CalsyncError, NotFound, ProviderError
+from calsync.errors import CalsyncError, NotFound, ProviderError, ProviderTransient
 from calsync.providers.base import PushChannel, TokenSet
 from calsync.services.connections.context import CalendarContext
 from calsync.services.connections.provider_calls import _plain
 from calsync.services.uow import unit_of_work
 from calsync.store.connections import ConnectionRecord, ConnectionRepository
-from calsync.store.entries import EntryRepository
+from calsync.store.entries import EntryRecord, EntryRepository
 from calsync.sync.tokens import REFRESH_MARGIN
 
 log = logging.getLogger(__name__)
+
+REMOVE_ATTEMPTS = 3
+REMOVE_BACKOFF = 0.5
+"""Seconds before the second removal attempt (then twice that): a person is waiting on the disconnect."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,14 +114,33 @@ def _release_remote(cc: CalendarContext, record: ConnectionRecord, *, remove_ent
             mapped = EntryRepository(uow.session).mapped(record.id)
         removed = 0
         already_gone: list[int] = []
+        by_calendar: dict[str, list[EntryRecord]] = {}
         for entry in mapped:
-            try:
-                if entries.delete(token, entry.synced.calendar_id or "", entry.synced.provider_id or ""):
-                    removed += 1
-                else:
-                    already_gone.append(entry.event_id)
-            except ProviderError as exc:
-                problems.append(f"entry for event {entry.event_id} not removed ({_plain(exc)})")
+            by_calendar.setdefault(entry.synced.calendar_id or "", []).append(entry)
+        for calendar_id, group in by_calendar.items():
+            # Provider batches (50 deletes per Google request, 20 per Graph $batch); an item the provider throttled
+            # or failed for a moment is sent again (deletes of what is gone are done, so retrying is safe).
+            pending = group
+            for attempt in range(REMOVE_ATTEMPTS):
+                try:
+                    results = entries.delete_many(token, calendar_id, [e.synced.provider_id or "" for e in pending])
+                except ProviderError as exc:
+                    results = [exc] * len(pending)
+                retry: list[EntryRecord] = []
+                for entry, result in zip(pending, results, strict=True):
+                    if result is True:
+                        removed += 1
+                    elif result is False:
+                        already_gone.append(entry.event_id)
+                    elif isinstance(result, ProviderTransient) and attempt < REMOVE_ATTEMPTS - 1:
+                        retry.append(entry)
+                    else:
+                        message = _plain(result) if isinstance(result, ProviderError) else str(result)
+                        problems.append(f"entry for event {entry.event_id} not removed ({message})")
+                if not retry:
+                    break
+                time.sleep(REMOVE_BACKOFF * (attempt + 1))
+                pending = retry
         # Every attempted row goes, removed or not: a delete whose answer was lost may well have happened, and a
         # kept mapping would later read as "the person deleted it" (a tombstone). An entry that survived is found
         # by its key and adopted by the full reconcile after a reconnect (found by the simulation, seed 27).

@@ -1,0 +1,242 @@
+"""One round's entries: each read and planned, creates batched where they pay, the rest run in parallel.
+
+A round's entries are independent (design.md §3), so:
+
+- **Plan first.** Every entry is read from the store and planned (:func:`calsync.core.plan.plan`, pure) before
+  anything is sent. An entry whose plan is a single create and nothing else that talks to the provider (a
+  backfill, a Resync, a move's second half) can share a request with others.
+- **Batch the creates.** When a round holds at least :data:`BATCH_MIN` such entries, their write-aheads are
+  committed in one transaction and the creates go out as provider batches (Google's batch endpoint, 50 calls per
+  request; Graph ``$batch``, 20: ``EntriesPort.BATCH_LIMIT``). A batch saves round trips, not quota: every call
+  counts against the provider's limits as if sent alone (provider-facts §1.7, §3.7), and ``RoundCalls.batch``
+  takes one token per call. Each item's answer is then recorded exactly as a single create's would be; an item
+  the provider throttled or failed (429, 5xx) is sent again on its own, which is safe because creates are keyed
+  (a retried import meets its iCalUID, a retried POST its transactionId).
+- **Run the rest in parallel**, up to ``ROUND_PARALLELISM`` entries at once: one person's backfill then uses
+  their whole quota (the limits still cap it). A transient or auth error stops the rest of the round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from calsync.core.entry import EntryContent, RenderContext, entry_key, render
+from calsync.core.model import RsvpStatus
+from calsync.core.plan import WRITES, Action, Create, Lookup, Platform, Remote, Renderer, Synced, plan
+from calsync.errors import CalsyncError, ProviderAuthError, ProviderTransient
+from calsync.providers.base import EntriesPort
+from calsync.store.connections import ConnectionRecord
+from calsync.store.db import Database
+from calsync.store.entries import EntryRepository
+from calsync.store.events import EventRepository
+from calsync.store.people import PersonRepository
+from calsync.store.rsvps import RsvpRepository
+from calsync.sync.calls import RoundCalls
+from calsync.sync.entry_run import AnswerAdopter, EntryRun, EntryTally, write_ahead
+from calsync.sync.report import RoundReport
+
+MAX_REPLANS = 4
+ROUND_PARALLELISM = 4
+"""Entries of one connection written at once: Graph allows 4 concurrent requests per mailbox (§3.7)."""
+BATCH_MIN = 3
+"""Fewer batchable creates than this go one by one: a batch of one or two saves nothing worth its parsing."""
+
+
+@dataclasses.dataclass
+class EntryJob:
+    """One (connection, event) in this round: what was read, and the first plan."""
+
+    event_id: int
+    run: EntryRun
+    render_for: Renderer
+    key: str
+    seen_seq: int
+    dirty_since: dt.datetime | None
+    synced: Synced | None
+    """The plan's starting leg (None: never synced, so the platform counts as changed)."""
+    remote: Remote
+    actions: list[Action]
+
+
+def batchable(actions: Sequence[Action]) -> Create | None:
+    """The create of a plan whose only provider call is that create (no look-up, no answer to adopt first)."""
+    writes = [a for a in actions if isinstance(a, (*WRITES, Lookup))]
+    if len(writes) == 1 and isinstance(writes[0], Create):
+        return writes[0]
+    return None
+
+
+class RoundEntries:
+    """The entries of one connection's round (the engine builds one per round)."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Callable[[], dt.datetime],
+        installation_id: str,
+        base_url: str,
+        conn: ConnectionRecord,
+        calendar: str,
+        resync: bool,
+        port: EntriesPort,
+        calls: RoundCalls,
+        report: RoundReport,
+        adopt: AnswerAdopter,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.installation_id = installation_id
+        self.base_url = base_url
+        self.conn = conn
+        self.calendar = calendar
+        self.resync = resync
+        self.port = port
+        self.calls = calls
+        self.report = report
+        self.adopt = adopt
+
+    # ---- reading and planning --------------------------------------------------------------------------------
+    def prepare(self, event_id: int, remote: Remote, adopted: Synced | None) -> EntryJob:
+        conn = self.conn
+        with self.db.session(write=False) as session:
+            event = EventRepository(session).get(conn.organization_id, event_id)
+            rsvp = RsvpRepository(session).get(event_id, conn.person_id)
+            record = EntryRepository(session).get(conn.id, event_id)
+            organizer = PersonRepository(session).get(event.organizer_id) if event else None
+        synced = adopted or (record.synced if record else None)
+        key = entry_key(self.installation_id, conn.id, event_id)
+        if event is not None and organizer is not None:
+            ctx = RenderContext(
+                self.installation_id,
+                conn.id,
+                conn.account_email,
+                organizer.name,
+                organizer.email,
+                f"{self.base_url}/events/{event_id}",
+            )
+
+            def render_for(status: RsvpStatus | None) -> EntryContent | None:
+                return render(event, status, ctx)
+        else:
+
+            def render_for(status: RsvpStatus | None) -> EntryContent | None:
+                return None
+
+        run = EntryRun(
+            db=self.db,
+            connection_id=conn.id,
+            event_id=event_id,
+            key=key,
+            calendar_id=self.calendar,
+            port=self.port,
+            calls=self.calls,
+            tally=EntryTally(),
+            now=self.clock,
+            synced=synced or Synced(),
+            platform=Platform(rsvp.status, rsvp.version) if rsvp else Platform(None, None),
+            adopt=self.adopt,
+        )
+        job = EntryJob(
+            event_id,
+            run,
+            render_for,
+            key,
+            record.change_seq if record else 0,
+            record.dirty_since if record else None,
+            synced,
+            remote,
+            [],
+        )
+        job.actions = self._plan(job, synced, remote)
+        return job
+
+    def _plan(self, job: EntryJob, state: Synced | None, remote: Remote) -> list[Action]:
+        return plan(
+            job.run.platform,
+            state,
+            remote,
+            job.render_for,
+            key=job.key,
+            target_calendar_id=self.calendar,
+            resync=self.resync,
+        )
+
+    # ---- executing -------------------------------------------------------------------------------------------
+    def run_all(self, event_ids: Sequence[int], remote: dict[int, Remote], adopted: dict[int, Synced]) -> None:
+        jobs = [self.prepare(eid, remote.get(eid, Remote()), adopted.get(eid)) for eid in event_ids]
+        creates = [(job, create) for job in jobs if (create := batchable(job.actions)) is not None]
+        if len(creates) >= BATCH_MIN:
+            self._create_in_batches(creates)
+        self._run_parallel(jobs)
+
+    def _create_in_batches(self, creates: list[tuple[EntryJob, Create]]) -> None:
+        """Commit every write-ahead at once, send the creates in provider batches, and hand each answer to its
+        entry (recorded when the entry runs). A throttled or failed item is left to be sent on its own."""
+        with self.db.session() as session:
+            repo = EntryRepository(session)
+            now = self.clock()
+            for job, create in creates:
+                job.run.synced = write_ahead(job.run.synced, create, job.run.platform.rsvp_version)
+                repo.save_synced(self.conn.id, job.event_id, job.run.synced, now)
+        size = max(1, self.port.BATCH_LIMIT)
+        for start in range(0, len(creates), size):
+            chunk = creates[start : start + size]
+            items = [(create.content, create.generation) for _, create in chunk]
+            answers = self.calls.batch(self.port.create_many, len(items), self.calendar, items)
+            for (job, _), answer in zip(chunk, answers, strict=True):
+                if not isinstance(answer, ProviderTransient):
+                    job.run.precreated = answer
+            with self.report.lock:
+                self.report.batched_creates += len(items)
+                self.report.batches += 1
+
+    def _run_parallel(self, jobs: list[EntryJob]) -> None:
+        if len(jobs) <= 1:
+            for job in jobs:
+                self.run(job)
+            return
+        with ThreadPoolExecutor(min(ROUND_PARALLELISM, len(jobs)), thread_name_prefix="calsync-entry") as pool:
+            futures = [pool.submit(self.run, job) for job in jobs]
+            first_error: BaseException | None = None
+            for future in futures:
+                error = None if future.cancelled() else future.exception()  # exception() raises if cancelled
+                if error is not None and first_error is None:
+                    first_error = error
+                    for pending in futures:
+                        pending.cancel()
+            if first_error is not None:
+                raise first_error
+
+    def run(self, job: EntryJob) -> None:
+        """Execute the entry's plan, planning again when the provider's answer requires it (bounded), and
+        record the outcome, the round's tally and the sync lag."""
+        run, tally = job.run, job.run.tally
+        error: str | None = None
+        try:
+            actions, remote = job.actions, job.remote
+            for _ in range(MAX_REPLANS):
+                fresh = run.execute(actions)
+                if fresh is None:
+                    break
+                remote = fresh
+                actions = self._plan(job, run.synced, remote)
+            else:
+                error = "the entry kept changing while calsync wrote it; it will be retried"
+        except (ProviderTransient, ProviderAuthError):
+            run.save(last_error=None)
+            self.report.merge(tally, None)
+            raise
+        except CalsyncError as exc:  # permanent for this entry: record, surface, do not loop on it
+            error = exc.message
+        run.save(last_error=error)
+        wrote = tally.created + tally.updated + tally.deleted
+        lag_ms = None
+        if wrote and job.dirty_since is not None:
+            lag_ms = max(0, int((self.clock() - job.dirty_since).total_seconds() * 1000))
+        self.report.merge(tally, f"event {job.event_id}: {error}" if error else None, lag_ms)
+        with self.db.session() as session:
+            EntryRepository(session).clean(self.conn.id, job.event_id, job.seen_seq)
