@@ -25,7 +25,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from calsync.core.entry import EntryContent, RenderContext, entry_key, render
 from calsync.core.model import RsvpStatus
-from calsync.core.plan import WRITES, Action, Create, Lookup, Platform, Remote, Renderer, Synced, plan
+from calsync.core.plan import (
+    Action,
+    ClearTombstone,
+    Create,
+    MarkInSync,
+    Platform,
+    Remote,
+    Renderer,
+    Synced,
+    plan,
+)
 from calsync.errors import CalsyncError, ProviderAuthError, ProviderTransient
 from calsync.providers.base import EntriesPort
 from calsync.store.connections import ConnectionRecord
@@ -62,10 +72,20 @@ class EntryJob:
 
 
 def batchable(actions: Sequence[Action]) -> Create | None:
-    """The create of a plan whose only provider call is that create (no look-up, no answer to adopt first)."""
-    writes = [a for a in actions if isinstance(a, (*WRITES, Lookup))]
-    if len(writes) == 1 and isinstance(writes[0], Create):
-        return writes[0]
+    """The create of a plan that is only a create (a backfill, a Resync bringing an entry back): ``Create``,
+    ``MarkInSync``, and at most a ``ClearTombstone`` before them.
+
+    Nothing else may come first, because the batch commits every write-ahead before any entry runs: a plan that
+    first forgets a mapping (``ForgetEntry``) would leave a write-ahead still naming the old entry, and after a
+    crash the next round would not look the new one up. (A cleared tombstone is safe: what cleared it, a Resync
+    or a platform change, is still there in the next round.)"""
+    *before, create, mark = actions if len(actions) >= 2 else (None, None)
+    if (
+        isinstance(create, Create)
+        and isinstance(mark, MarkInSync)
+        and all(isinstance(a, ClearTombstone) for a in before)
+    ):
+        return create
     return None
 
 

@@ -382,3 +382,17 @@ def test_answer_on_an_adopted_copy_of_an_older_rsvp_is_not_taken() -> None:
     actions = run(Platform(A, 3), adopted, Remote(RemoteState.PRESENT, "g1", '"e2"', D, written.fingerprint()))
     assert "AdoptCalendarAnswer" not in kinds(actions)
     assert kinds(actions)[-2:] == ["Update", "MarkInSync"]
+
+
+def test_only_plain_creates_are_batched() -> None:
+    """A backfill's create and a Resync's return may share a batch; a create after forgetting a mapping may not
+    (the batch's write-ahead would still name the old entry)."""
+    from calsync.sync.entry_jobs import batchable
+
+    assert isinstance(batchable(run(Platform(A, 3), None)), Create)
+    s = Synced(tombstone=True, rsvp_version=3, generation=1)
+    assert isinstance(batchable(run(Platform(A, 3), s, resync=True)), Create)
+    gone = run(Platform(T, 4), synced_for(A, 3), Remote(RemoteState.ABSENT, "g1"))
+    assert kinds(gone) == ["ForgetEntry", "Create", "MarkInSync"] and batchable(gone) is None
+    assert batchable(run(Platform(A, 3), synced_for(A, 3), target="work-cal")) is None  # a move deletes first
+    assert batchable(run(Platform(A, 3), synced_for(A, 3))) is None  # nothing to write
