@@ -65,6 +65,15 @@ class EntryRepository:
         )
         return None if row is None else _record(row)
 
+    def for_events(self, connection_id: int, event_ids: list[int]) -> dict[int, EntryRecord]:
+        """Several entries of one connection at once, by event id."""
+        if not event_ids:
+            return {}
+        rows = self.session.scalars(
+            select(EntryRow).where(EntryRow.connection_id == connection_id, EntryRow.event_id.in_(event_ids))
+        )
+        return {row.event_id: _record(row) for row in rows}
+
     def for_connection(self, connection_id: int, *, dirty_only: bool = False) -> list[EntryRecord]:
         query = select(EntryRow).where(EntryRow.connection_id == connection_id)
         if dirty_only:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,14 @@ class RsvpRepository:
             query = query.with_for_update()
         row = self.session.scalar(query)
         return None if row is None else _rsvp(row)
+
+    def for_person_events(self, person_id: int, event_ids: Iterable[int]) -> dict[int, Rsvp]:
+        """A person's RSVPs to several events at once, by event id."""
+        ids = list(event_ids)
+        if not ids:
+            return {}
+        query = select(RsvpRow).where(RsvpRow.person_id == person_id, RsvpRow.event_id.in_(ids))
+        return {row.event_id: _rsvp(row) for row in self.session.scalars(query)}
 
     def add(self, event_id: int, person_id: int, status: RsvpStatus, source: RsvpSource, now: dt.datetime) -> Rsvp:
         row = RsvpRow(

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from calsync.core.entry import EntryContent, RenderContext, entry_key, render
-from calsync.core.model import RsvpStatus
+from calsync.core.model import Event, Person, RsvpStatus
 from calsync.core.plan import (
     Action,
     ClearTombstone,
@@ -37,7 +37,7 @@ from calsync.core.plan import (
     plan,
 )
 from calsync.errors import CalsyncError, ProviderAuthError, ProviderTransient
-from calsync.providers.base import EntriesPort
+from calsync.providers.base import EntriesPort, Written
 from calsync.store.connections import ConnectionRecord
 from calsync.store.db import Database
 from calsync.store.entries import EntryRepository
@@ -51,6 +51,8 @@ from calsync.sync.report import RoundReport
 MAX_REPLANS = 4
 ROUND_PARALLELISM = 4
 """Entries of one connection written at once: Graph allows 4 concurrent requests per mailbox (§3.7)."""
+READ_CHUNK = 500
+"""Entries read per query (bounded ``IN`` lists)."""
 BATCH_MIN = 3
 """Fewer batchable creates than this go one by one: a batch of one or two saves nothing worth its parsing."""
 
@@ -120,59 +122,76 @@ class RoundEntries:
         self.adopt = adopt
 
     # ---- reading and planning --------------------------------------------------------------------------------
-    def prepare(self, event_id: int, remote: Remote, adopted: Synced | None) -> EntryJob:
-        conn = self.conn
-        with self.db.session(write=False) as session:
-            event = EventRepository(session).get(conn.organization_id, event_id)
-            rsvp = RsvpRepository(session).get(event_id, conn.person_id)
-            record = EntryRepository(session).get(conn.id, event_id)
-            organizer = PersonRepository(session).get(event.organizer_id) if event else None
-        synced = adopted or (record.synced if record else None)
-        key = entry_key(self.installation_id, conn.id, event_id)
-        if event is not None and organizer is not None:
-            ctx = RenderContext(
-                self.installation_id,
-                conn.id,
-                conn.account_email,
-                organizer.name,
-                organizer.email,
-                f"{self.base_url}/events/{event_id}",
-            )
+    def prepare(
+        self, event_ids: Sequence[int], remote: dict[int, Remote], adopted: dict[int, Synced]
+    ) -> list[EntryJob]:
+        """Read every entry's event, RSVP, entry row and organizer (four queries for the whole round, in chunks),
+        then plan each."""
+        conn, jobs = self.conn, []
+        for start in range(0, len(event_ids), READ_CHUNK):
+            ids = list(event_ids[start : start + READ_CHUNK])
+            with self.db.session(write=False) as session:
+                events = EventRepository(session).many(conn.organization_id, ids)
+                rsvps = RsvpRepository(session).for_person_events(conn.person_id, ids)
+                records = EntryRepository(session).for_events(conn.id, ids)
+                organizers = PersonRepository(session).many_in_organization(
+                    conn.organization_id, {e.organizer_id for e in events.values()}
+                )
+            for event_id in ids:
+                event = events.get(event_id)
+                organizer = organizers.get(event.organizer_id) if event else None
+                record, rsvp = records.get(event_id), rsvps.get(event_id)
+                render_for = self._renderer(event, organizer, event_id)
+                synced = adopted.get(event_id) or (record.synced if record else None)
+                run = EntryRun(
+                    db=self.db,
+                    connection_id=conn.id,
+                    event_id=event_id,
+                    key=entry_key(self.installation_id, conn.id, event_id),
+                    calendar_id=self.calendar,
+                    port=self.port,
+                    calls=self.calls,
+                    tally=EntryTally(),
+                    now=self.clock,
+                    synced=synced or Synced(),
+                    platform=Platform(rsvp.status, rsvp.version) if rsvp else Platform(None, None),
+                    adopt=self.adopt,
+                )
+                job = EntryJob(
+                    event_id,
+                    run,
+                    render_for,
+                    run.key,
+                    record.change_seq if record else 0,
+                    record.dirty_since if record else None,
+                    synced,
+                    remote.get(event_id, Remote()),
+                    [],
+                )
+                job.actions = self._plan(job, synced, job.remote)
+                jobs.append(job)
+        return jobs
 
-            def render_for(status: RsvpStatus | None) -> EntryContent | None:
-                return render(event, status, ctx)
-        else:
+    def _renderer(self, event: Event | None, organizer: Person | None, event_id: int) -> Renderer:
+        if event is None or organizer is None:
 
-            def render_for(status: RsvpStatus | None) -> EntryContent | None:
+            def nothing(status: RsvpStatus | None) -> EntryContent | None:
                 return None
 
-        run = EntryRun(
-            db=self.db,
-            connection_id=conn.id,
-            event_id=event_id,
-            key=key,
-            calendar_id=self.calendar,
-            port=self.port,
-            calls=self.calls,
-            tally=EntryTally(),
-            now=self.clock,
-            synced=synced or Synced(),
-            platform=Platform(rsvp.status, rsvp.version) if rsvp else Platform(None, None),
-            adopt=self.adopt,
+            return nothing
+        ctx = RenderContext(
+            self.installation_id,
+            self.conn.id,
+            self.conn.account_email,
+            organizer.name,
+            organizer.email,
+            f"{self.base_url}/events/{event_id}",
         )
-        job = EntryJob(
-            event_id,
-            run,
-            render_for,
-            key,
-            record.change_seq if record else 0,
-            record.dirty_since if record else None,
-            synced,
-            remote,
-            [],
-        )
-        job.actions = self._plan(job, synced, remote)
-        return job
+
+        def render_for(status: RsvpStatus | None) -> EntryContent | None:
+            return render(event, status, ctx)
+
+        return render_for
 
     def _plan(self, job: EntryJob, state: Synced | None, remote: Remote) -> list[Action]:
         return plan(
@@ -187,10 +206,12 @@ class RoundEntries:
 
     # ---- executing -------------------------------------------------------------------------------------------
     def run_all(self, event_ids: Sequence[int], remote: dict[int, Remote], adopted: dict[int, Synced]) -> None:
-        jobs = [self.prepare(eid, remote.get(eid, Remote()), adopted.get(eid)) for eid in event_ids]
+        jobs = self.prepare(event_ids, remote, adopted)
         creates = [(job, create) for job in jobs if (create := batchable(job.actions)) is not None]
         if len(creates) >= BATCH_MIN:
             self._create_in_batches(creates)
+            done = self._record_batched([job for job, _ in creates])
+            jobs = [job for job in jobs if job.event_id not in done]
         self._run_parallel(jobs)
 
     def _create_in_batches(self, creates: list[tuple[EntryJob, Create]]) -> None:
@@ -213,6 +234,30 @@ class RoundEntries:
             with self.report.lock:
                 self.report.batched_creates += len(items)
                 self.report.batches += 1
+
+    def _record_batched(self, jobs: list[EntryJob]) -> set[int]:
+        """Entries whose batched create was answered: finish their plans (no provider call is left in them) and
+        record them all in one transaction. Returns their event ids; the others run on their own."""
+        finished: list[EntryJob] = []
+        for job in jobs:
+            if isinstance(job.run.precreated, Written) and job.run.execute(job.actions) is None:
+                finished.append(job)
+        if not finished:
+            return set()
+        now = self.clock()
+        with self.db.session() as session:
+            repo = EntryRepository(session)
+            for job in finished:
+                repo.save_synced(self.conn.id, job.event_id, job.run.synced, now)
+                repo.clean(self.conn.id, job.event_id, job.seen_seq)
+        for job in finished:
+            self.report.merge(job.run.tally, None, self._lag_ms(job, now))
+        return {job.event_id for job in finished}
+
+    def _lag_ms(self, job: EntryJob, now: dt.datetime) -> int | None:
+        if job.dirty_since is None:
+            return None
+        return max(0, int((now - job.dirty_since).total_seconds() * 1000))
 
     def _run_parallel(self, jobs: list[EntryJob]) -> None:
         if len(jobs) <= 1:
@@ -254,9 +299,7 @@ class RoundEntries:
             error = exc.message
         run.save(last_error=error)
         wrote = tally.created + tally.updated + tally.deleted
-        lag_ms = None
-        if wrote and job.dirty_since is not None:
-            lag_ms = max(0, int((self.clock() - job.dirty_since).total_seconds() * 1000))
+        lag_ms = self._lag_ms(job, self.clock()) if wrote else None
         self.report.merge(tally, f"event {job.event_id}: {error}" if error else None, lag_ms)
         with self.db.session() as session:
             EntryRepository(session).clean(self.conn.id, job.event_id, job.seen_seq)
