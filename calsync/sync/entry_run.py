@@ -39,7 +39,7 @@ from calsync.core.plan import (
     forgotten,
     recorded,
 )
-from calsync.errors import CalsyncError, ProviderConflict, ProviderGone
+from calsync.errors import CalsyncError, ProviderConflict, ProviderGone, ProviderTransient
 from calsync.providers.base import EntriesPort, Written
 from calsync.store.db import Database
 from calsync.store.entries import EntryRepository
@@ -75,6 +75,23 @@ def write_ahead(s: Synced, action: Create, rsvp_version: int | None) -> Synced:
         response=action.content.response,
         rsvp_version=rsvp_version,
     )
+
+
+class _Attempts:
+    """Wraps one provider call that ``RoundCalls`` may retry, and remembers whether an attempt failed in a way
+    that leaves its outcome unknown (anything but a 429, which the provider answers before acting)."""
+
+    def __init__(self, fn: Callable[..., bool]) -> None:
+        self.fn = fn
+        self.uncertain = False
+
+    def __call__(self, *args: object) -> bool:
+        try:
+            return self.fn(*args)
+        except ProviderTransient as exc:
+            if exc.status != 429:
+                self.uncertain = True
+            raise
 
 
 class EntryRun:
@@ -169,15 +186,17 @@ class EntryRun:
                     self.tally.updated += 1
                 elif isinstance(action, Delete):
                     # Write-ahead, as for creates: "already gone" on a first attempt is the person's deletion
-                    # (re-plan with the entry absent: a move must not bring it back, seed 385); on a retry after a
-                    # lost answer it is calsync's own delete, done.
+                    # (re-plan with the entry absent: a move must not bring it back, seed 385); after an attempt
+                    # whose outcome is unknown (a lost answer, a 5xx: in an earlier round, or retried within this
+                    # call) it is calsync's own delete, done (seed 1489).
                     first = not s.delete_pending
                     if first:
                         s = dataclasses.replace(s, delete_pending=True)
                         self.synced = s
                         self.save()
-                    existed = self.calls(self.port.delete, action.calendar_id or self.calendar_id, action.provider_id)
-                    if not existed and first:
+                    tried = _Attempts(self.port.delete)
+                    existed = self.calls(tried, action.calendar_id or self.calendar_id, action.provider_id)
+                    if not existed and first and not tried.uncertain:
                         s = dataclasses.replace(s, delete_pending=False)
                         return Remote(RemoteState.ABSENT, action.provider_id)
                     s = forgotten(s)

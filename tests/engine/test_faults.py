@@ -95,15 +95,17 @@ def test_expired_sync_state_triggers_a_full_reconcile(world: World) -> None:
 
 
 class LosingTransport(httpx.BaseTransport):
-    """Forwards each request to the sandbox, but for the first create: the provider acts, then the answer is lost
-    (``mode="lost"``: a read error) or the worker dies before recording it (``mode="die"``)."""
+    """Forwards each request to the sandbox, but for the first matching one (a create by default): the provider
+    acts, then the answer is lost (``mode="lost"``: a read error) or the worker dies before recording it
+    (``mode="die"``)."""
 
-    def __init__(self, inner: httpx.BaseTransport, create_path: str, mode: str) -> None:
-        self.inner, self.create_path, self.mode, self.tripped = inner, create_path, mode, False
+    def __init__(self, inner: httpx.BaseTransport, path: str, mode: str, method: str = "POST") -> None:
+        self.inner, self.path, self.mode, self.method, self.tripped = inner, path, mode, method, False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
-        if not self.tripped and request.method == "POST" and request.url.path.endswith(self.create_path):
+        matches = self.path in request.url.path if self.method == "DELETE" else request.url.path.endswith(self.path)
+        if not self.tripped and request.method == self.method and matches:
             self.tripped = True
             response.read()
             if self.mode == "lost":
@@ -118,9 +120,9 @@ def losing_runtime(
 ) -> Iterator[tuple[Runtime, LosingTransport]]:
     holder: dict[str, LosingTransport] = {}
 
-    def make(create_path: str) -> tuple[Runtime, LosingTransport]:
+    def make(path: str, method: str = "POST") -> tuple[Runtime, LosingTransport]:
         transport = LosingTransport(
-            httpx.HTTPTransport(verify=provider_config.tls.ssl_context()), create_path, request.param
+            httpx.HTTPTransport(verify=provider_config.tls.ssl_context()), path, request.param, method
         )
         http = httpx.Client(transport=transport, timeout=20)
         holder["t"] = transport
@@ -180,3 +182,40 @@ def test_409_on_create_with_nothing_of_ours_behind_it_retries_with_a_new_generat
     world.edit(ev, title="Launch party v2")
     world.sync()
     assert world.titles("ann@example.com") == ["Launch party v2"]
+
+
+def test_a_move_whose_delete_answer_is_lost_still_moves_the_entry(world: World, losing_runtime) -> None:  # noqa: ANN001
+    """The person picks another calendar; the delete in the old one reaches the provider but its answer is lost
+    (retried within the round: the retry's 404 is calsync's own delete) or the worker dies (the next round's
+    write-ahead says so). Either way that 404 is not the person's deletion: the entry moves (seed 1489)."""
+    from calsync.services import connections
+
+    runtime, transport = losing_runtime("/events/", method="DELETE")
+    world.runtime = runtime
+    world.connect("ann@example.com")
+    ev = world.event()
+    world.rsvp("ann@example.com", ev, A)
+    world.sync()
+    conn = connections.set_target(world.runtime.calendar, world.person("ann@example.com"), create_dedicated=True)
+    world.sync()
+    assert transport.tripped
+    with world.runtime.db.session() as s:  # a dead worker's connection is due again later: make it now
+        record = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
+        assert record is not None
+        ConnectionRepository(s).update(record.id, due_at=world.ctx.now())
+    world.sync()
+    assert world.entries("ann@example.com") == []
+    if world.provider is Provider.GOOGLE:
+        moved = [
+            e
+            for e in world.emulator.events("ann@example.com", conn.target_calendar_id)
+            if e.get("status") != "cancelled"
+        ]
+    else:
+        moved = [
+            e
+            for e in world.emulator.events("ann@example.com")
+            if not e.get("isCancelled") and e.get("calendarId") == conn.target_calendar_id
+        ]
+    assert len(moved) == 1
+    runtime.close()
