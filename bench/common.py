@@ -36,8 +36,16 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
 
 
 def git_revision() -> str:
+    """The revision of the calsync being measured: ``CALSYNC_BENCH_REVISION`` when the benchmark runs on an export
+    of a commit (e.g. ``git archive HEAD`` while others have uncommitted changes in the tree), else HEAD, with
+    ``+dirty`` when calsync/ has uncommitted changes (the figures then describe no commit exactly)."""
+    if os.environ.get("CALSYNC_BENCH_REVISION"):
+        return os.environ["CALSYNC_BENCH_REVISION"]
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=False).stdout.strip() or "unknown"
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=False).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "calsync"], capture_output=True, text=True,
+                               check=False).stdout.strip()
     except OSError:
         return "unknown"
+    return f"{head}+dirty" if head and dirty else head or "unknown"

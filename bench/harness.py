@@ -1,6 +1,7 @@
-"""The stack every sync benchmark runs on: the sandbox over HTTPS in this process with 100 ms added latency,
-calsync's runtime on SQLite (or PostgreSQL) pointed at it, people connected through the real OAuth flow, and
-counters on the HTTP transport calsync's adapters share (every Calendar / Graph request and its status).
+"""The stack every sync benchmark runs on: the sandbox over HTTPS with 100 ms added latency (in this process by
+default; in its own process with ``stack(sandbox=SandboxProcess(...))``), calsync's runtime on SQLite (or
+PostgreSQL) pointed at it, people connected through the real OAuth flow, and counters on the HTTP transport
+calsync's adapters share (every Calendar / Graph request and its status).
 
 Benchmarks substitute nothing of calsync's: they act through the services (``rsvps.answer``, ``events``), let the
 real worker loop sync, and look at the sandbox's state the way a person looks at their calendar.
@@ -11,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import os
+import re
 import secrets
 import socket
 import tempfile
@@ -29,6 +32,7 @@ import uvicorn
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.sandbox_process import SandboxProcess
 from calsync.config import Settings
 from calsync.core.connection import Provider
 from calsync.core.model import Principal, Role, RsvpStatus
@@ -73,6 +77,31 @@ class Request:
     method: str
     path: str
     status: int
+    sent: float = 0.0
+    """When the request left (monotonic); ``at`` is when its answer arrived."""
+    thread: str = ""
+    """The thread that sent it (a round's pull is sent from the round's own thread)."""
+    parts: int = 1
+    """Calls it carried: 1, or the parts of a batch (Google multipart, Graph ``$batch``)."""
+    refused_parts: int = 0
+    """Parts of a batch refused for quota (the batch itself answers 200 whatever its parts say)."""
+
+
+_GOOGLE_PART_STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
+
+
+def batch_statuses(response: httpx.Response) -> list[int] | None:
+    """The parts' statuses of a batch answer (provider-facts §1.7, §3.7), or None for a single call."""
+    path = response.request.url.path
+    if "/batch/" not in path and not path.endswith("/$batch"):
+        return None
+    body = response.read()  # cached: the adapter reads the same bytes
+    if path.endswith("/$batch"):
+        try:
+            return [int(r.get("status", 0)) for r in json.loads(body).get("responses", [])]
+        except (ValueError, AttributeError):
+            return []
+    return [int(m) for m in _GOOGLE_PART_STATUS.findall(body)]
 
 
 class Traffic:
@@ -82,10 +111,19 @@ class Traffic:
         self.lock = threading.Lock()
         self.requests: list[Request] = []
 
+    @staticmethod
+    def stamp(request: httpx.Request) -> None:
+        request.extensions["bench_sent"] = time.monotonic()
+
     def hook(self, response: httpx.Response) -> None:
         req = response.request
+        at = time.monotonic()
+        sent = float(req.extensions.get("bench_sent", 0.0))
+        parts = batch_statuses(response)
+        refused = sum(1 for p in parts if p in (429, 403)) if parts is not None else 0
         with self.lock:
-            self.requests.append(Request(time.monotonic(), req.method, req.url.path, response.status_code))
+            self.requests.append(Request(at, req.method, req.url.path, response.status_code, sent,
+                                         threading.current_thread().name, 1 if parts is None else len(parts), refused))
 
     def mark(self) -> int:
         with self.lock:
@@ -97,8 +135,8 @@ class Traffic:
 
     @staticmethod
     def refused(requests: list[Request]) -> int:
-        """Quota refusals: 429, and Google's usageLimits 403 (provider-facts §1.8 uses both)."""
-        return sum(1 for r in requests if r.status in (429, 403))
+        """Quota refusals: 429, and Google's usageLimits 403 (provider-facts §1.8 uses both), batch parts too."""
+        return sum(1 for r in requests if r.status in (429, 403)) + sum(r.refused_parts for r in requests)
 
 
 def postgres_server_url() -> str | None:
@@ -124,9 +162,16 @@ class PostgresDatabase:
 
 @dataclasses.dataclass
 class Stack:
-    """The sandbox, calsync's runtime on it, one organization; helpers to act and to look."""
+    """The sandbox, calsync's runtime on it, one organization; helpers to act and to look.
 
-    sandbox: RunningSandbox
+    ``sandbox`` is the in-process server (its Python API is :attr:`sb`) or ``None`` when ``process`` (the sandbox
+    in its own process, reached through its admin API) is used instead; the helpers below work with either.
+    """
+
+    sandbox: RunningSandbox | None
+    process: SandboxProcess | None
+    endpoints: dict[str, Any]
+    ca_bundle: str
     runtime: Runtime
     traffic: Traffic
     org_id: int
@@ -139,17 +184,31 @@ class Stack:
 
     @property
     def sb(self) -> Sandbox:
+        if self.sandbox is None:
+            raise RuntimeError("the sandbox runs in its own process here: use stack.process (its admin API)")
         return self.sandbox.sandbox
 
     def emulator(self, provider: Provider) -> Any:
         return getattr(self.sb, provider.value)
 
     def set_latency(self, ms: float) -> None:
+        if self.process is not None:
+            self.process.set_latency(ms)
+            return
         self.sb.faults.google.latency_ms = ms
         self.sb.faults.microsoft.latency_ms = ms
 
     def fresh_quota_windows(self) -> None:
-        """Setup traffic must not count against the measurement's one-minute quota windows."""
+        """Setup traffic must not count against the measurement's one-minute quota windows.
+
+        Out of process, the admin API has no "empty the windows" call, so the sandbox's clock is moved past one
+        window (61 s): the same effect on the sliding windows (provider-facts §1.8), and tokens (1 h) and sync
+        tokens are unaffected at this scale. Quota limits go back to Google's defaults in both cases.
+        """
+        if self.process is not None:
+            self.process.advance_clock(61.0)
+            self.process.google_quotas(per_user=600, per_project=10_000)
+            return
         self.sb.google.quotas.reset()
 
     # ---- the platform ----------------------------------------------------------------------------------------
@@ -186,7 +245,7 @@ class Stack:
         actor = self.person(email)
         binding = secrets.token_hex(16)
         url = connections.start_connect(self.runtime.calendar, actor, provider, binding)
-        with httpx.Client(verify=str(self.sandbox.tls.ca_cert), trust_env=False) as http:
+        with httpx.Client(verify=self.ca_bundle, trust_env=False) as http:
             r = http.get(url)
         q = parse_qs(urlsplit(r.headers["location"]).query)
         connections.complete_connect(
@@ -214,6 +273,15 @@ class Stack:
     # ---- the calendar, as the person sees it -----------------------------------------------------------------
     def entries(self, email: str, provider: Provider) -> list[dict[str, Any]]:
         """calsync's live entries in the person's primary calendar, read from the sandbox's state."""
+        if self.process is not None:  # the admin API's view of the same state
+            items = self.process.events(provider.value, email)
+            if provider is Provider.GOOGLE:
+                return [i for i in items if i.get("status") != "cancelled"
+                        and (i.get("extendedProperties") or {}).get("private", {}).get("calsyncKey")]
+            # every calendar of the mailbox (the admin listing does not say which one is the default; the
+            # benchmarks that run out of process use only the default one)
+            return [i for i in items if not i.get("isCancelled")
+                    and "calsyncKey" in str(i.get("singleValueExtendedProperties"))]
         emulator = self.emulator(provider)
         if provider is Provider.GOOGLE:
             try:
@@ -256,24 +324,38 @@ def stack(
     push: bool = False,
     poll_interval: float = 3600.0,
     worker_concurrency: int = 8,
+    sandbox: SandboxProcess | None = None,
 ) -> Iterator[Stack]:
-    """Start everything (latency 0 while setting up; call ``set_latency(LATENCY_MS)`` before measuring)."""
+    """Start everything (latency 0 while setting up; call ``set_latency(LATENCY_MS)`` before measuring).
+
+    With ``sandbox`` (a running :class:`SandboxProcess`) the emulators stay in that process: it is reset to empty
+    (faults and quotas included) and calsync's OAuth clients are registered there; otherwise a sandbox is served
+    in this process for the duration of the block.
+    """
     with ExitStack() as exits:
         tmp = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="calsync-bench-")))
         data_dir = tmp / "data"
         data_dir.mkdir()
-        running = start_in_thread(Sandbox(seed=7), tmp / "sandbox")
-        exits.callback(running.stop)
-        sb = running.sandbox
-        sb.context.auto_consent = True
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        sb.google.register_client(
-            GOOGLE_CLIENT.client_id, GOOGLE_CLIENT.client_secret, [f"{base}/oauth/google/callback"]
-        )
-        sb.microsoft.register_client(
-            MICROSOFT_CLIENT.client_id, MICROSOFT_CLIENT.client_secret, [f"{base}/oauth/microsoft/callback"]
-        )
+        running: RunningSandbox | None = None
+        if sandbox is None:
+            running = start_in_thread(Sandbox(seed=7), tmp / "sandbox")
+            exits.callback(running.stop)
+            sb = running.sandbox
+            sb.context.auto_consent = True
+            sb.google.register_client(
+                GOOGLE_CLIENT.client_id, GOOGLE_CLIENT.client_secret, [f"{base}/oauth/google/callback"]
+            )
+            sb.microsoft.register_client(
+                MICROSOFT_CLIENT.client_id, MICROSOFT_CLIENT.client_secret, [f"{base}/oauth/microsoft/callback"]
+            )
+            endpoints = running.endpoints
+        else:
+            sandbox.reset()
+            sandbox.register_clients((GOOGLE_CLIENT.client_id, GOOGLE_CLIENT.client_secret),
+                                     (MICROSOFT_CLIENT.client_id, MICROSOFT_CLIENT.client_secret), base)
+            endpoints = sandbox.endpoints
         if database_url is None:
             database_url = f"sqlite:///{data_dir / 'calsync.db'}"
         upgrade(database_url)
@@ -281,9 +363,10 @@ def stack(
             data_dir=data_dir, database_url=database_url, base_url=base, push_notifications=push,
             poll_interval=poll_interval, worker_concurrency=worker_concurrency,
         )
-        config = ProviderConfig.from_sandbox_map(running.endpoints, GOOGLE_CLIENT, MICROSOFT_CLIENT)
+        config = ProviderConfig.from_sandbox_map(endpoints, GOOGLE_CLIENT, MICROSOFT_CLIENT)
         traffic = Traffic()
         http = config.tls.httpx_client()
+        http.event_hooks["request"].append(traffic.stamp)
         http.event_hooks["response"].append(traffic.hook)
         database = Database(database_url)
         exits.callback(database.dispose)
@@ -294,9 +377,10 @@ def stack(
             runtime.service, org.id,
             people.NewPerson("olga@bench.example", "Olga Organizer", "Europe/Berlin", Role.ORGANIZER),
         )
-        sandbox_map = write_endpoint_map(tmp / "sandbox", running.endpoints)
-        yield Stack(running, runtime, traffic, org.id, auth.principal(organizer), data_dir, database_url, port,
-                    sandbox_map)
+        (tmp / "sandbox").mkdir(exist_ok=True)
+        sandbox_map = write_endpoint_map(tmp / "sandbox", endpoints)
+        yield Stack(running, sandbox, endpoints, str(endpoints["ca_bundle"]), runtime, traffic, org.id,
+                    auth.principal(organizer), data_dir, database_url, port, sandbox_map)
 
 
 @contextmanager

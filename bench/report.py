@@ -20,7 +20,7 @@ ORDER = ["rsvp_latency", "push_throughput", "pull_latency", "api_calls", "worker
          "sandbox_throughput"]
 TITLES = {
     "rsvp_latency": "RSVP -> entry visible in the calendar",
-    "push_throughput": "Push throughput vs. a google-api-python-client loop; one user's backfill",
+    "push_throughput": "Push throughput vs. a straightforward client loop (Google, Microsoft); one user's backfill",
     "pull_latency": "Calendar answer -> platform RSVP",
     "api_calls": "Provider API calls per change and per idle connection",
     "workers_scaling": "1 vs 2 worker processes on PostgreSQL",
@@ -93,7 +93,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    results = {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))}
+    results = {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))
+               if not p.name.endswith(".partial.json")}  # partial runs (one provider or mode) are not published
     REPORT.write_text(render(results))
     print(f"wrote {REPORT}")
 
