@@ -297,9 +297,7 @@ class RoundEntries:
             raise
         except CalsyncError as exc:  # permanent for this entry: record, surface, do not loop on it
             error = exc.message
-        run.save(last_error=error)
+        run.save(last_error=error, clean_seq=job.seen_seq)
         wrote = tally.created + tally.updated + tally.deleted
         lag_ms = self._lag_ms(job, self.clock()) if wrote else None
         self.report.merge(tally, f"event {job.event_id}: {error}" if error else None, lag_ms)
-        with self.db.session() as session:
-            EntryRepository(session).clean(self.conn.id, job.event_id, job.seen_seq)

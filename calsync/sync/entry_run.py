@@ -128,11 +128,14 @@ class EntryRun:
         self.precreated: Written | CalsyncError | None = None
         """The answer to this entry's create when it was sent in a batch (its write-ahead already committed)."""
 
-    def save(self, *, last_error: str | None = None) -> None:
+    def save(self, *, last_error: str | None = None, clean_seq: int | None = None) -> None:
+        """Record the last-synced leg; with ``clean_seq``, also clear the entry's dirty mark unless it was marked
+        again since that sequence was read (one transaction: the round's last write for this entry)."""
         with self.db.session() as session:
-            EntryRepository(session).save_synced(
-                self.connection_id, self.event_id, self.synced, self.now(), last_error=last_error
-            )
+            repo = EntryRepository(session)
+            repo.save_synced(self.connection_id, self.event_id, self.synced, self.now(), last_error=last_error)
+            if clean_seq is not None:
+                repo.clean(self.connection_id, self.event_id, clean_seq)
 
     def execute(self, actions: list[Action]) -> Remote | None:
         """Run ``actions`` in order. Returns a fresh remote leg when the planner must decide again, else None."""
