@@ -46,6 +46,9 @@ from calsync.store.db import Database
 from calsync.store.migrate import upgrade
 from calsync.web.app import create_app
 
+DEFAULT_CONCURRENCY: int = Settings.model_fields["worker_concurrency"].default
+"""calsync's default connections at once per worker (what a deployment runs unless it says otherwise)."""
+
 LATENCY_MS = 100.0
 """The issue's condition for every sync benchmark: 100 ms added to each provider API request."""
 GOOGLE_CLIENT = ClientCredentials("calsync-bench.apps.googleusercontent.com", "google-bench-secret")
@@ -323,7 +326,7 @@ def stack(
     database_url: str | None = None,
     push: bool = False,
     poll_interval: float = 3600.0,
-    worker_concurrency: int = 8,
+    worker_concurrency: int = DEFAULT_CONCURRENCY,
     sandbox: SandboxProcess | None = None,
 ) -> Iterator[Stack]:
     """Start everything (latency 0 while setting up; call ``set_latency(LATENCY_MS)`` before measuring).

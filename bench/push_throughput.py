@@ -66,7 +66,16 @@ from sqlalchemy import event
 
 from bench.common import RESULTS, git_revision, write_result
 from bench.figures import at_least, at_most, figure
-from bench.harness import GOOGLE_CLIENT, LATENCY_MS, MICROSOFT_CLIENT, Stack, stack, wait_for, working
+from bench.harness import (
+    DEFAULT_CONCURRENCY,
+    GOOGLE_CLIENT,
+    LATENCY_MS,
+    MICROSOFT_CLIENT,
+    Stack,
+    stack,
+    wait_for,
+    working,
+)
 from bench.sandbox_process import SandboxProcess
 from calsync.core.connection import Provider
 from calsync.core.model import RsvpStatus
@@ -80,8 +89,9 @@ BASELINE_REDIRECT_BASE = "http://127.0.0.1:9"
 """The baselines' OAuth redirect (never followed: the code is read from the Location header)."""
 CONDITIONS = ("sandbox = `python -m calsync sandbox` in its own process (own interpreter and GIL), reset between "
               "measurements, 100 ms added per API request, set through its admin API; calsync's worker loop "
-              "(default concurrency 8 connections x 4 entries per round, idle sleep 0.2 s) and the baseline loops "
-              "in the benchmark process; SQLite; 2 cores shared by both processes and by other work on the machine")
+              f"(default concurrency {DEFAULT_CONCURRENCY} connections x 4 entries per round, idle sleep 0.2 s) "
+              "and the baseline loops in the benchmark process; SQLite; 2 cores shared by both processes and by "
+              "other work on the machine")
 
 
 # ---- measuring helpers --------------------------------------------------------------------------------------
@@ -171,8 +181,8 @@ def _prepare(s: Stack, proc: SandboxProcess, provider: Provider, project_quota: 
 
 
 def calsync_rate(proc: SandboxProcess, provider: Provider, people_n: int, events_n: int, *,
-                 project_quota: int | None = None, concurrency: int = 8) -> dict[str, Any]:
-    """``concurrency``: connections one worker runs at once (calsync's default 8 unless an experiment says)."""
+                 project_quota: int | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> dict[str, Any]:
+    """``concurrency``: connections one worker runs at once (calsync's default unless an experiment says)."""
     with stack(sandbox=proc, worker_concurrency=concurrency) as s:
         emails = _backlog(s, provider, people_n, events_n)
         _prepare(s, proc, provider, project_quota)
