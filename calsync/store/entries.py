@@ -55,6 +55,24 @@ def _record(row: EntryRow) -> EntryRecord:
     )
 
 
+def _synced_fields(synced: Synced, now: dt.datetime, last_error: str | None) -> dict[str, Any]:
+    return dict(
+        provider_id=synced.provider_id,
+        calendar_id=synced.calendar_id,
+        etag=synced.etag,
+        fingerprint=synced.fingerprint,
+        response=synced.response,
+        rsvp_version=synced.rsvp_version,
+        tombstone=synced.tombstone,
+        create_pending=synced.create_pending,
+        delete_pending=synced.delete_pending,
+        changed_unseen=synced.changed_unseen,
+        generation=synced.generation,
+        last_error=last_error,
+        last_attempt_at=now,
+    )
+
+
 class EntryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -153,24 +171,29 @@ class EntryRepository:
         self, connection_id: int, event_id: int, synced: Synced, now: dt.datetime, *, last_error: str | None = None
     ) -> None:
         """Record the last-synced leg of one entry (the engine's only write to entries)."""
-        self.save(
-            connection_id,
-            event_id,
-            now,
-            provider_id=synced.provider_id,
-            calendar_id=synced.calendar_id,
-            etag=synced.etag,
-            fingerprint=synced.fingerprint,
-            response=synced.response,
-            rsvp_version=synced.rsvp_version,
-            tombstone=synced.tombstone,
-            create_pending=synced.create_pending,
-            delete_pending=synced.delete_pending,
-            changed_unseen=synced.changed_unseen,
-            generation=synced.generation,
-            last_error=last_error,
-            last_attempt_at=now,
-        )
+        self.save(connection_id, event_id, now, **_synced_fields(synced, now, last_error))
+
+    def save_synced_many(self, connection_id: int, legs: dict[int, Synced], now: dt.datetime) -> None:
+        """:meth:`save_synced` for several entries of one connection: one query loads their rows, one flush
+        writes them (a batch's write-aheads, and its records)."""
+        if not legs:
+            return
+        rows = {
+            row.event_id: row
+            for row in self.session.scalars(
+                select(EntryRow).where(EntryRow.connection_id == connection_id, EntryRow.event_id.in_(list(legs)))
+            )
+        }
+        for event_id, synced in legs.items():
+            fields = _synced_fields(synced, now, None)
+            row = rows.get(event_id)
+            if row is None:
+                self.session.add(EntryRow(connection_id=connection_id, event_id=event_id, updated_at=now, **fields))
+                continue
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = now
+        self.session.flush()
 
     def confirm_seen(self, connection_id: int, reported: list[str]) -> int:
         """An incremental pull just ran to its end: every mapped entry it did not report is unchanged, so still

@@ -217,12 +217,11 @@ class RoundEntries:
     def _create_in_batches(self, creates: list[tuple[EntryJob, Create]]) -> None:
         """Commit every write-ahead at once, send the creates in provider batches, and hand each answer to its
         entry (recorded when the entry runs). A throttled or failed item is left to be sent on its own."""
+        for job, create in creates:
+            job.run.synced = write_ahead(job.run.synced, create, job.run.platform.rsvp_version)
         with self.db.session() as session:
-            repo = EntryRepository(session)
-            now = self.clock()
-            for job, create in creates:
-                job.run.synced = write_ahead(job.run.synced, create, job.run.platform.rsvp_version)
-                repo.save_synced(self.conn.id, job.event_id, job.run.synced, now)
+            legs = {job.event_id: job.run.synced for job, _ in creates}
+            EntryRepository(session).save_synced_many(self.conn.id, legs, self.clock())
         size = max(1, self.port.BATCH_LIMIT)
         for start in range(0, len(creates), size):
             chunk = creates[start : start + size]
@@ -247,8 +246,8 @@ class RoundEntries:
         now = self.clock()
         with self.db.session() as session:
             repo = EntryRepository(session)
+            repo.save_synced_many(self.conn.id, {job.event_id: job.run.synced for job in finished}, now)
             for job in finished:
-                repo.save_synced(self.conn.id, job.event_id, job.run.synced, now)
                 repo.clean(self.conn.id, job.event_id, job.seen_seq)
         for job in finished:
             self.report.merge(job.run.tally, None, self._lag_ms(job, now))

@@ -28,7 +28,9 @@ import httpx
 from calsync.errors import ProviderUnreadable
 from calsync.providers.google.rest import GoogleRest
 
-_PARSER = email.parser.BytesParser(policy=email.policy.HTTP)
+_PARSER = email.parser.BytesParser(policy=email.policy.compat32)
+"""The legacy policy: headers stay plain strings. The modern policies build a header object per header, which
+cost ~5 ms of CPU per entry in a 40-part answer (bench/results/push_profile.txt)."""
 
 
 @dataclass(frozen=True)
