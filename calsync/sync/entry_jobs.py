@@ -247,8 +247,7 @@ class RoundEntries:
         with self.db.session() as session:
             repo = EntryRepository(session)
             repo.save_synced_many(self.conn.id, {job.event_id: job.run.synced for job in finished}, now)
-            for job in finished:
-                repo.clean(self.conn.id, job.event_id, job.seen_seq)
+            repo.clean_many(self.conn.id, {job.event_id: job.seen_seq for job in finished})
         for job in finished:
             self.report.merge(job.run.tally, None, self._lag_ms(job, now))
         return {job.event_id for job in finished}

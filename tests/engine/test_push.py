@@ -123,3 +123,28 @@ def test_backfill_sends_its_creates_in_provider_batches(world: World) -> None:
     assert sum(r.tally.created for r in reports) == 25
     assert sum(r.calls for r in reports) >= 25 + 1  # every batched call, plus the throttled one sent again
     assert all(r.tally.created == 0 for r in world.sync())  # nothing left to do: no second copy of anything
+
+
+def test_a_batch_clears_only_marks_it_read(world: World) -> None:
+    """A batch's entries are cleaned in one statement (row-value IN, SQLite and PostgreSQL); an entry marked again
+    after the round read it keeps its mark, so that change is not lost."""
+    import datetime as dt
+
+    from calsync.store.connections import ConnectionRepository
+    from calsync.store.entries import EntryRepository
+
+    world.connect("ann@example.com")
+    events = [world.event(f"E{i}") for i in range(3)]
+    with world.runtime.db.session() as s:
+        conn = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
+        assert conn is not None
+        EntryRepository(s).mark_dirty(conn.id, events, dt.datetime.now(dt.UTC))
+    with world.runtime.db.session(write=False) as s:
+        seen = {e.event_id: e.change_seq for e in EntryRepository(s).for_connection(conn.id) if e.event_id in events}
+    with world.runtime.db.session() as s:
+        EntryRepository(s).mark_dirty(conn.id, [events[0]], dt.datetime.now(dt.UTC))  # marked after the read
+    with world.runtime.db.session() as s:
+        EntryRepository(s).clean_many(conn.id, seen)
+    with world.runtime.db.session(write=False) as s:
+        dirty = {e.event_id for e in EntryRepository(s).for_connection(conn.id, dirty_only=True)}
+    assert dirty & set(events) == {events[0]}

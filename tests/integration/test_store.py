@@ -98,3 +98,4 @@ def test_unsupported_database_urls_are_configuration_errors() -> None:
         make_engine("mysql://localhost/x")
     with pytest.raises(ConfigurationError, match="not a database URL"):
         make_engine("::::")
+
