@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.common import git_revision, write_result
 from bench.figures import at_most, figure, summary
-from bench.harness import LATENCY_MS, Stack, stack, working
+from bench.harness import DEFAULT_CONCURRENCY, LATENCY_MS, Stack, stack, working
 from calsync.core.connection import Provider
 from calsync.core.model import RsvpStatus
 
@@ -138,7 +138,7 @@ def main() -> None:
     path = write_result("rsvp_latency", {
         "revision": git_revision(), "quick": args.quick, "latency_ms_added": LATENCY_MS, "database": "sqlite",
         "conditions": "sandbox in-process over HTTPS, 100 ms added per API request; calsync worker loop in-process "
-                      "(default concurrency 8, idle sleep 0.2 s); SQLite",
+                      f"(default concurrency {DEFAULT_CONCURRENCY}, idle sleep 0.2 s); SQLite",
         "results": results, "figures": figures,
     })
     print(f"wrote {path}")
