@@ -208,6 +208,11 @@ class EntryRepository:
             row.updated_at = now
         self.session.flush()
 
+    def any_unseen(self, connection_id: int) -> bool:
+        """Whether any entry of the connection carries ``changed_unseen`` (an idle poll then stays read-only)."""
+        query = select(EntryRow.id).where(EntryRow.connection_id == connection_id, EntryRow.changed_unseen.is_(True))
+        return self.session.scalar(query.limit(1)) is not None
+
     def confirm_seen(self, connection_id: int, reported: list[str]) -> int:
         """An incremental pull just ran to its end: every mapped entry it did not report is unchanged, so still
         there, and a platform change that needed no write is now known to postdate any later deletion."""

@@ -175,11 +175,12 @@ class Engine:
                 pulled, cursor = True, page.cursor
                 report.pulled_changes = len(page.changes)
                 reported = [pid for pid, _ in page.changes]
-                with self.db.session() as session:
-                    entries = EntryRepository(session)
-                    known = entries.by_provider_ids(conn.id, reported)
-                    if conn.cursor and len(reported) <= CONFIRM_LIMIT:
-                        entries.confirm_seen(conn.id, reported)  # unreported entries are unchanged: still there
+                with self.db.session(write=False) as session:
+                    known = EntryRepository(session).by_provider_ids(conn.id, reported)
+                    unseen = EntryRepository(session).any_unseen(conn.id)
+                if unseen and conn.cursor and len(reported) <= CONFIRM_LIMIT:
+                    with self.db.session() as session:  # unreported entries are unchanged: still there
+                        EntryRepository(session).confirm_seen(conn.id, reported)
                 by_id = {e.synced.provider_id: e.event_id for e in known}
                 for provider_id, state in page.changes:
                     if provider_id in by_id:
