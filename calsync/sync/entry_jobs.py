@@ -209,8 +209,10 @@ class RoundEntries:
         jobs = self.prepare(event_ids, remote, adopted)
         creates = [(job, create) for job in jobs if (create := batchable(job.actions)) is not None]
         if len(creates) >= BATCH_MIN:
-            self._create_in_batches(creates)
-            done = self._record_batched([job for job, _ in creates])
+            try:
+                self._create_in_batches(creates)
+            finally:  # a later batch failing must not lose the answers to the earlier ones
+                done = self._record_batched([job for job, _ in creates])
             jobs = [job for job in jobs if job.event_id not in done]
         self._run_parallel(jobs)
 
