@@ -29,6 +29,7 @@ from calsync.core.entry import ATTENDING, parse_entry_key
 from calsync.core.model import EventStatus, RsvpStatus
 from calsync.core.plan import ListedEntry, Remote, RemoteState, Synced, forgotten, plan_reconcile
 from calsync.errors import (
+    CalsyncError,
     ProviderAuthError,
     ProviderError,
     ProviderGone,
@@ -43,7 +44,7 @@ from calsync.store.entries import EntryRepository
 from calsync.store.organizations import OrganizationRepository
 from calsync.store.rsvps import RsvpRepository
 from calsync.sync.calls import RoundCalls
-from calsync.sync.entry_jobs import RoundEntries
+from calsync.sync.entry_jobs import BATCH_MIN, RoundEntries
 from calsync.sync.limits import Limits
 from calsync.sync.push import keep_channel
 from calsync.sync.report import EngineSettings, RoundReport
@@ -263,10 +264,7 @@ class Engine:
             if (s.provider_id or s.create_pending) and s.calendar_id not in (None, calendar)
         }
         matched = plan_reconcile(listing, in_target, installation_id=self.installation_id, connection_id=conn.id)
-        for duplicate in matched.duplicates:
-            calls(port.delete, calendar, duplicate.provider_id)
-            with report.lock:
-                report.tally.duplicates_removed += 1
+        self._remove(calendar, [d.provider_id for d in matched.duplicates], port, calls, report)
         remote = dict(matched.remote_by_event)
         adopted: dict[int, Synced] = {}
         self._moving(conn, elsewhere, set(matched.adopted), port, calls, report, remote, adopted)
@@ -283,6 +281,25 @@ class Engine:
             )
             report.adopted_entries += 1
         return remote, adopted, attending
+
+    def _remove(
+        self, calendar: str, provider_ids: list[str], port: EntriesPort, calls: RoundCalls, report: RoundReport
+    ) -> None:
+        """Delete duplicates (copies calsync does not map): in provider batches when there are several (a restored
+        backup can leave hundreds), each throttled or failed one sent again on its own."""
+        if len(provider_ids) >= BATCH_MIN:
+            answers: list[bool | CalsyncError] = []
+            size = max(1, port.BATCH_LIMIT)
+            for start in range(0, len(provider_ids), size):
+                chunk = provider_ids[start : start + size]
+                answers += calls.batch(port.delete_many, len(chunk), calendar, chunk)
+            again = [pid for pid, answer in zip(provider_ids, answers, strict=True) if isinstance(answer, CalsyncError)]
+        else:
+            again = provider_ids
+        for provider_id in again:
+            calls(port.delete, calendar, provider_id)
+        with report.lock:
+            report.tally.duplicates_removed += len(provider_ids)
 
     def _moving(
         self,

@@ -211,3 +211,31 @@ def test_far_future_entry_changed_in_the_calendar_is_not_taken_for_deleted(world
     world.rsvp("ann@example.com", ev, A)  # and it is still calsync's: a platform change updates it in place
     world.sync()
     assert world.titles("ann@example.com") == ["Far ahead"]
+
+
+def test_full_reconcile_removes_many_duplicates_in_batches(world: World) -> None:
+    """Four stray copies of an entry (a restored backup, lost creates elsewhere) are found by the next full
+    reconcile and removed (in a provider batch: three or more), keeping the one calsync maps."""
+    from calsync.core.entry import RenderContext, render
+    from calsync.store.connections import ConnectionRepository
+    from calsync.store.events import EventRepository
+
+    ev = _accepted_and_synced(world)
+    engine = world.runtime.engine
+    with world.runtime.db.session(write=False) as s:
+        conn = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
+        assert conn is not None
+        event = EventRepository(s).get(conn.organization_id, ev)
+    assert event is not None
+    token, _ = world.runtime.tokens.access_token(conn.id)
+    ctx = RenderContext(engine.installation_id, conn.id, "ann@example.com", "Olga Organizer", "olga@juno.example", "x")
+    content = render(event, A, ctx)
+    assert content is not None and conn.target_calendar_id is not None
+    port = world.runtime.providers.entries(world.provider, "ann@example.com")
+    for generation in range(2, 6):
+        port.create(token, conn.target_calendar_id, content, generation)
+    assert len(world.entries("ann@example.com")) == 5
+    connections.request_resync(world.runtime.calendar, world.person("ann@example.com"))
+    reports = world.sync()
+    assert len(world.entries("ann@example.com")) == 1
+    assert sum(r.tally.duplicates_removed for r in reports) == 4
