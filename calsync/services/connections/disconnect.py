@@ -121,6 +121,7 @@ def _release_remote(cc: CalendarContext, record: ConnectionRecord, *, remove_ent
             # Provider batches (50 deletes per Google request, 20 per Graph $batch); an item the provider throttled
             # or failed for a moment is sent again (deletes of what is gone are done, so retrying is safe).
             pending = group
+            uncertain: set[int] = set()  # an earlier attempt may have deleted it (lost answer, 5xx)
             for attempt in range(REMOVE_ATTEMPTS):
                 try:
                     results = entries.delete_many(token, calendar_id, [e.synced.provider_id or "" for e in pending])
@@ -128,11 +129,13 @@ def _release_remote(cc: CalendarContext, record: ConnectionRecord, *, remove_ent
                     results = [exc] * len(pending)
                 retry: list[EntryRecord] = []
                 for entry, result in zip(pending, results, strict=True):
-                    if result is True:
-                        removed += 1
+                    if result is True or (result is False and entry.event_id in uncertain):
+                        removed += 1  # gone now after an attempt whose outcome was unknown: calsync's own delete
                     elif result is False:
                         already_gone.append(entry.event_id)
                     elif isinstance(result, ProviderTransient) and attempt < REMOVE_ATTEMPTS - 1:
+                        if result.status != 429:
+                            uncertain.add(entry.event_id)
                         retry.append(entry)
                     else:
                         message = _plain(result) if isinstance(result, ProviderError) else str(result)
