@@ -135,8 +135,9 @@ class Expectations:
     def acceptable_rsvps(self, person_id: int, event_id: int) -> set[RsvpStatus | None]:
         base = self.baseline.get((person_id, event_id))
         acts = self.rsvp_acts.get((person_id, event_id), [])
-        if event_id in self.cancelled:
-            return {base} | {a.status for a in acts if a.status is not None}
+        if event_id in self.cancelled:  # answers held back from earlier windows may still have arrived first
+            held_back = set(self.carry.get((person_id, event_id), set()))
+            return {base} | {a.status for a in acts if a.status is not None} | held_back
         last_platform = max((i for i, a in enumerate(acts) if a.kind is Kind.PLATFORM), default=-1)
         settled = acts[last_platform].status if last_platform >= 0 else base
         later = [a for a in acts[last_platform + 1 :] if a.kind is Kind.CALENDAR]
