@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import case, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from calsync.core.plan import Synced
@@ -53,6 +53,20 @@ def _record(row: EntryRow) -> EntryRecord:
         row.last_attempt_at,
         row.updated_at,
     )
+
+
+def _apply(row: EntryRow, fields: dict[str, Any], now: dt.datetime, clean_seq: int | None) -> None:
+    """Set ``fields`` on a loaded row; with ``clean_seq``, also clear its mark in the same UPDATE, conditionally
+    on ``change_seq`` (a SQL ``CASE``). One UPDATE per row and transaction: a second UPDATE of a row this
+    transaction already changed makes PostgreSQL re-check its foreign keys (``FOR KEY SHARE`` on the event),
+    which deadlocked with an RSVP change holding that event (tests/engine/test_worker_processes.py)."""
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.updated_at = now
+    if clean_seq is not None:
+        unchanged = EntryRow.change_seq == clean_seq
+        row.dirty = case((unchanged, False), else_=EntryRow.dirty)
+        row.dirty_since = case((unchanged, None), else_=EntryRow.dirty_since)
 
 
 def _synced_fields(synced: Synced, now: dt.datetime, last_error: str | None) -> dict[str, Any]:
@@ -113,18 +127,22 @@ class EntryRepository:
         )
         return [_record(r) for r in rows]
 
-    def save(self, connection_id: int, event_id: int, now: dt.datetime, **fields: Any) -> EntryRecord:
-        """Insert or update the entry of (connection, event); the unique pair makes a second row impossible."""
+    def save(
+        self, connection_id: int, event_id: int, now: dt.datetime, *, clean_seq: int | None = None, **fields: Any
+    ) -> EntryRecord:
+        """Insert or update the entry of (connection, event); the unique pair makes a second row impossible.
+        With ``clean_seq``, the same UPDATE clears the dirty mark unless it was marked again since that sequence
+        was read (see :func:`_apply`)."""
         row = self.session.scalar(
             select(EntryRow).where(EntryRow.connection_id == connection_id, EntryRow.event_id == event_id)
         )
         if row is None:
             row = EntryRow(connection_id=connection_id, event_id=event_id, updated_at=now, **fields)
+            if clean_seq is not None:
+                row.dirty, row.dirty_since = False, None
             self.session.add(row)
         else:
-            for name, value in fields.items():
-                setattr(row, name, value)
-            row.updated_at = now
+            _apply(row, fields, now, clean_seq)
         self.session.flush()
         return _record(row)
 
@@ -181,14 +199,23 @@ class EntryRepository:
             )
 
     def save_synced(
-        self, connection_id: int, event_id: int, synced: Synced, now: dt.datetime, *, last_error: str | None = None
+        self,
+        connection_id: int,
+        event_id: int,
+        synced: Synced,
+        now: dt.datetime,
+        *,
+        last_error: str | None = None,
+        clean_seq: int | None = None,
     ) -> None:
         """Record the last-synced leg of one entry (the engine's only write to entries)."""
-        self.save(connection_id, event_id, now, **_synced_fields(synced, now, last_error))
+        self.save(connection_id, event_id, now, clean_seq=clean_seq, **_synced_fields(synced, now, last_error))
 
-    def save_synced_many(self, connection_id: int, legs: dict[int, Synced], now: dt.datetime) -> None:
+    def save_synced_many(
+        self, connection_id: int, legs: dict[int, Synced], now: dt.datetime, *, seen: dict[int, int] | None = None
+    ) -> None:
         """:meth:`save_synced` for several entries of one connection: one query loads their rows, one flush
-        writes them (a batch's write-aheads, and its records)."""
+        writes them (a batch's write-aheads, and its records; with ``seen``, clearing their marks as it goes)."""
         if not legs:
             return
         rows = {
@@ -199,13 +226,15 @@ class EntryRepository:
         }
         for event_id, synced in legs.items():
             fields = _synced_fields(synced, now, None)
+            clean_seq = None if seen is None else seen.get(event_id)
             row = rows.get(event_id)
             if row is None:
-                self.session.add(EntryRow(connection_id=connection_id, event_id=event_id, updated_at=now, **fields))
+                row = EntryRow(connection_id=connection_id, event_id=event_id, updated_at=now, **fields)
+                if clean_seq is not None:
+                    row.dirty, row.dirty_since = False, None
+                self.session.add(row)
                 continue
-            for name, value in fields.items():
-                setattr(row, name, value)
-            row.updated_at = now
+            _apply(row, fields, now, clean_seq)
         self.session.flush()
 
     def any_unseen(self, connection_id: int) -> bool:

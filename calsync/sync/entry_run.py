@@ -132,10 +132,9 @@ class EntryRun:
         """Record the last-synced leg; with ``clean_seq``, also clear the entry's dirty mark unless it was marked
         again since that sequence was read (one transaction: the round's last write for this entry)."""
         with self.db.session() as session:
-            repo = EntryRepository(session)
-            repo.save_synced(self.connection_id, self.event_id, self.synced, self.now(), last_error=last_error)
-            if clean_seq is not None:
-                repo.clean(self.connection_id, self.event_id, clean_seq)
+            EntryRepository(session).save_synced(
+                self.connection_id, self.event_id, self.synced, self.now(), last_error=last_error, clean_seq=clean_seq
+            )
 
     def execute(self, actions: list[Action]) -> Remote | None:
         """Run ``actions`` in order. Returns a fresh remote leg when the planner must decide again, else None."""
