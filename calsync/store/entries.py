@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, tuple_, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from calsync.core.plan import Synced
@@ -173,30 +173,6 @@ class EntryRepository:
             )
         )
         self.session.flush()
-
-    def clean(self, connection_id: int, event_id: int, seen_seq: int) -> bool:
-        """Clear ``dirty`` unless the entry was marked again since ``seen_seq`` was read."""
-        result = self.session.execute(
-            update(EntryRow)
-            .where(
-                EntryRow.connection_id == connection_id, EntryRow.event_id == event_id, EntryRow.change_seq == seen_seq
-            )
-            .values(dirty=False, dirty_since=None)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    def clean_many(self, connection_id: int, seen: dict[int, int]) -> None:
-        """:meth:`clean` for several entries in one statement: each keeps its mark if it was marked again since
-        its sequence was read (a row-value ``IN``: SQLite 3.15+, PostgreSQL)."""
-        if seen:
-            self.session.execute(
-                update(EntryRow)
-                .where(
-                    EntryRow.connection_id == connection_id,
-                    tuple_(EntryRow.event_id, EntryRow.change_seq).in_(list(seen.items())),
-                )
-                .values(dirty=False, dirty_since=None)
-            )
 
     def save_synced(
         self,

@@ -132,6 +132,14 @@ class World:
             i for i in items if not i.get("isCancelled") and "calsyncKey" in str(i.get("singleValueExtendedProperties"))
         ]
 
+    def entries_in(self, email: str, calendar_id: str) -> list[dict[str, Any]]:
+        """Every live event in one of the person's calendars (a moved-to target), as the provider holds it."""
+        if self.provider is Provider.GOOGLE:
+            return [e for e in self.emulator.events(email, calendar_id) if e.get("status") != "cancelled"]
+        return [
+            e for e in self.emulator.events(email) if not e.get("isCancelled") and e.get("calendarId") == calendar_id
+        ]
+
     def titles(self, email: str) -> list[str]:
         key = "summary" if self.provider is Provider.GOOGLE else "subject"
         return sorted(str(e.get(key)) for e in self.entries(email))

@@ -126,8 +126,8 @@ def test_backfill_sends_its_creates_in_provider_batches(world: World) -> None:
 
 
 def test_a_batch_clears_only_marks_it_read(world: World) -> None:
-    """A batch's entries are cleaned in one statement (row-value IN, SQLite and PostgreSQL); an entry marked again
-    after the round read it keeps its mark, so that change is not lost."""
+    """A batch's records clear the entries' marks in the same UPDATE (a CASE on change_seq, SQLite and PostgreSQL);
+    an entry marked again after the round read it keeps its mark, so that change is not lost."""
     import datetime as dt
 
     from calsync.store.connections import ConnectionRepository
@@ -140,11 +140,13 @@ def test_a_batch_clears_only_marks_it_read(world: World) -> None:
         assert conn is not None
         EntryRepository(s).mark_dirty(conn.id, events, dt.datetime.now(dt.UTC))
     with world.runtime.db.session(write=False) as s:
-        seen = {e.event_id: e.change_seq for e in EntryRepository(s).for_connection(conn.id) if e.event_id in events}
+        read = {e.event_id: e for e in EntryRepository(s).for_connection(conn.id) if e.event_id in events}
     with world.runtime.db.session() as s:
         EntryRepository(s).mark_dirty(conn.id, [events[0]], dt.datetime.now(dt.UTC))  # marked after the read
     with world.runtime.db.session() as s:
-        EntryRepository(s).clean_many(conn.id, seen)
+        legs = {eid: record.synced for eid, record in read.items()}
+        seen = {eid: record.change_seq for eid, record in read.items()}
+        EntryRepository(s).save_synced_many(conn.id, legs, dt.datetime.now(dt.UTC), seen=seen)
     with world.runtime.db.session(write=False) as s:
         dirty = {e.event_id for e in EntryRepository(s).for_connection(conn.id, dirty_only=True)}
     assert dirty & set(events) == {events[0]}
