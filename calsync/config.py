@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -77,6 +77,23 @@ class Settings(BaseSettings):
         default=None, description="Public URL the providers post notifications to. Unset means base_url."
     )
     sql_echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+    # ---- password hashing (argon2id; the defaults are argon2-cffi's, RFC 9106 low-memory) ---------------------
+    password_time_cost: int = Field(
+        default=3, ge=1, description="argon2id passes over memory per password hash (slow on purpose)."
+    )
+    password_memory_kib: int = Field(default=65536, ge=8, description="argon2id memory per password hash, in KiB.")
+    password_parallelism: int = Field(default=4, ge=1, description="argon2id lanes per password hash.")
+
+    @model_validator(mode="after")
+    def _password_memory_fits_lanes(self) -> Settings:
+        """argon2 needs at least 8 KiB per lane; say so at startup rather than at the first password set."""
+        if self.password_memory_kib < 8 * self.password_parallelism:
+            raise ValueError(
+                f"CALSYNC_PASSWORD_MEMORY_KIB must be at least 8 x CALSYNC_PASSWORD_PARALLELISM "
+                f"({8 * self.password_parallelism}), got {self.password_memory_kib}"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -25,10 +25,23 @@ from calsync.providers.config import ClientCredentials, ProviderConfig
 from calsync.sandbox.app import Sandbox
 from calsync.sandbox.server import RunningSandbox, start_in_thread
 from calsync.services.context import ServiceContext
+from calsync.services.passwords import PasswordCost, Passwords
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
 from calsync.store.migrate import upgrade
 from calsync.store.models import Base
+
+# argon2 at its cheapest in tests: the cost is a setting (production keeps argon2-cffi's defaults) and hashing is
+# not what a test checks. The environment reaches every Settings() built here and every `calsync` subprocess; the
+# ServiceContexts tests build by hand take TEST_PASSWORDS. (tests/unit/test_passwords.py checks the real cost.)
+TEST_PASSWORD_COST = PasswordCost(time_cost=1, memory_kib=8, parallelism=1)
+for _name, _value in (
+    ("CALSYNC_PASSWORD_TIME_COST", TEST_PASSWORD_COST.time_cost),
+    ("CALSYNC_PASSWORD_MEMORY_KIB", TEST_PASSWORD_COST.memory_kib),
+    ("CALSYNC_PASSWORD_PARALLELISM", TEST_PASSWORD_COST.parallelism),
+):
+    os.environ.setdefault(_name, str(_value))
+TEST_PASSWORDS = Passwords(TEST_PASSWORD_COST)
 
 POSTGRES_ENV = "CALSYNC_TEST_POSTGRES_URL"
 NO_POSTGRES = f"{POSTGRES_ENV} is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres); .ci/run sets it"
@@ -156,7 +169,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def ctx(database: Database, clock: FixedClock) -> ServiceContext:
-    return ServiceContext(db=database, clock=clock)
+    return ServiceContext(db=database, clock=clock, passwords=TEST_PASSWORDS)
 
 
 Snapshot = dict[str, list[tuple[object, ...]]]

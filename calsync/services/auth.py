@@ -17,7 +17,6 @@ from calsync.core.permissions import can_manage_organization
 from calsync.errors import InvalidInput, NotAuthenticated, NotFound
 from calsync.services.access import deny
 from calsync.services.context import ServiceContext
-from calsync.services.passwords import verify_password
 from calsync.services.uow import UnitOfWork, unit_of_work
 
 TOKEN_PREFIX = "cs_"
@@ -69,7 +68,7 @@ def sign_in(ctx: ServiceContext, email: str, password: str) -> Principal:
     with unit_of_work(ctx.db, write=False) as uow:
         found = uow.people.by_email(normalized) if normalized else None
     person, password_hash = found if found is not None else (None, None)
-    if not verify_password(password_hash, password) or person is None:
+    if not ctx.passwords.verify(password_hash, password) or person is None:
         raise NotAuthenticated(BAD_LOGIN)
     return principal(person)
 

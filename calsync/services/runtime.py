@@ -18,6 +18,7 @@ from calsync.providers.config import ClientCredentials, GoogleEndpoints, Microso
 from calsync.providers.registry import Providers
 from calsync.services.connections import CalendarContext
 from calsync.services.context import Clock, ServiceContext, system_clock
+from calsync.services.passwords import PasswordCost, Passwords
 from calsync.services.sync_bridge import answer_adopter
 from calsync.store.db import Database
 from calsync.sync.engine import Engine
@@ -86,7 +87,8 @@ def build_runtime(
 ) -> Runtime:
     """``http`` replaces the pooled HTTP client the adapters share (tests substitute at the transport)."""
     db = database or Database(settings.effective_database_url, echo=settings.sql_echo)
-    service = ServiceContext(db=db, clock=clock)
+    cost = PasswordCost(settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism)
+    service = ServiceContext(db=db, clock=clock, passwords=Passwords(cost))
     env_keys = settings.token_keys.get_secret_value() if settings.token_keys else None
     cipher = TokenCipher.for_data_dir(settings.ensure_data_dir(), env_keys=env_keys)
     registry = Providers(providers or provider_config(settings), http=http)

@@ -20,6 +20,7 @@ from calsync.services import auth, organizations, people
 from calsync.services.context import ServiceContext
 from calsync.store.db import Database
 from calsync.web.app import create_app
+from tests.conftest import TEST_PASSWORDS
 
 ROLES = ["admin", "organizer", "organizer2", "member", "member2", "support", "other_admin", "other_organizer"]
 PASSWORD = "correct horse battery"
@@ -63,7 +64,7 @@ class Api:
 
 @pytest.fixture
 def api(database: Database, clock: Any, data_dir: Any) -> Iterator[Api]:
-    ctx = ServiceContext(db=database, clock=clock)
+    ctx = ServiceContext(db=database, clock=clock, passwords=TEST_PASSWORDS)
     acme = organizations.create_organization(ctx, "Acme", frozenset({Module.EVENTS}))
     globex = organizations.create_organization(ctx, "Globex", frozenset({Module.EVENTS}))
     spec = {

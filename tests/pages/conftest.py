@@ -27,6 +27,7 @@ from calsync.services.demo import DEMO_PASSWORD, DemoSeed, seed_demo
 from calsync.services.runtime import Runtime
 from calsync.store.db import Database
 from calsync.web.app import create_app
+from tests.conftest import TEST_PASSWORDS
 
 TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
@@ -101,7 +102,7 @@ class Site:
 
 def make_site(database: Database, clock: Any, data_dir: Any, **app_kw: Any) -> Site:
     """Seed the demo organization and Globex, and build the app (``app_kw`` goes to ``create_app``)."""
-    ctx = ServiceContext(db=database, clock=clock)
+    ctx = ServiceContext(db=database, clock=clock, passwords=TEST_PASSWORDS)
     demo = seed_demo(ctx)
     globex = organizations.create_organization(ctx, "Globex", frozenset({Module.EVENTS}))
     otto = people.register(
