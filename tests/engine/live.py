@@ -16,10 +16,20 @@ from calsync.services.runtime import Runtime
 from calsync.web.app import create_app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@contextmanager
+def listening_socket() -> Iterator[socket.socket]:
+    """A socket bound to a free port of 127.0.0.1 and held until the block ends, so the port is known before the
+    app serves on it (the webhook URL names it) and no other process or test worker can take it in between."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        yield sock
+    finally:
+        sock.close()
+
+
+def url_of(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, what: str = "condition") -> Any:
@@ -35,19 +45,15 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, what: str =
 
 
 @contextmanager
-def serving(runtime: Runtime, port: int) -> Iterator[str]:
-    """Serve calsync's app for ``runtime`` on 127.0.0.1:``port``; yields the base URL."""
+def serving(runtime: Runtime, sock: socket.socket) -> Iterator[str]:
+    """Serve calsync's app for ``runtime`` on ``sock`` (from :func:`listening_socket`); yields the base URL."""
     app = create_app(runtime.settings, runtime=runtime)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     wait_for(lambda: server.started, timeout=10, what="calsync to serve")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url_of(sock)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

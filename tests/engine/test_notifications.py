@@ -3,6 +3,7 @@ every notification is dropped the poll still brings the change."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,22 +14,28 @@ from calsync.config import Settings
 from calsync.core.model import RsvpStatus
 from calsync.store.connections import ConnectionRepository
 from tests.engine.conftest import World
-from tests.engine.live import free_port, serving, wait_for, working
+from tests.engine.live import listening_socket, serving, url_of, wait_for, working
 
 A, T = RsvpStatus.ACCEPTED, RsvpStatus.TENTATIVE
-PORT = free_port()
 
 
 @pytest.fixture
-def settings(data_dir: Path) -> Settings:
+def webhook_socket() -> Iterator[socket.socket]:
+    """The port calsync's webhooks are served on, held from before the settings name it until the test ends."""
+    with listening_socket() as sock:
+        yield sock
+
+
+@pytest.fixture
+def settings(data_dir: Path, webhook_socket: socket.socket) -> Settings:
     return Settings(
-        data_dir=data_dir, push_notifications=True, webhook_base_url=f"http://127.0.0.1:{PORT}", poll_interval=3600
+        data_dir=data_dir, push_notifications=True, webhook_base_url=url_of(webhook_socket), poll_interval=3600
     )
 
 
 @pytest.fixture
-def live(world: World) -> Iterator[World]:
-    with serving(world.runtime, PORT), working(world.runtime):
+def live(world: World, webhook_socket: socket.socket) -> Iterator[World]:
+    with serving(world.runtime, webhook_socket), working(world.runtime):
         yield world
 
 
@@ -60,7 +67,7 @@ def test_forged_notifications_change_nothing(live: World) -> None:
     )
     before = _connection(world, "ann@example.com")
     assert before is not None
-    base = f"http://127.0.0.1:{PORT}/webhooks"
+    base = f"{world.runtime.settings.effective_webhook_base_url}/webhooks"
     with httpx.Client() as http:
         if world.provider.value == "google":
             for channel, token in ((before.channel_id, "wrong"), ("unknown-channel", "x"), (before.channel_id, None)):
