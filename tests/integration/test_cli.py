@@ -190,7 +190,9 @@ def test_demo_seeds_serves_and_prints_working_tokens(tmp_path: Path, started: li
     stale.write_text("from an earlier run")
     port = _free_port()
     process = _start(
-        ["demo", "--port", str(port)], {"CALSYNC_DATA_DIR": str(tmp_path), "CALSYNC_DATABASE_URL": ""}, started
+        ["demo", "--port", str(port), "--sandbox-port", "0"],  # not the sandbox's default 8443: others may hold it
+        {"CALSYNC_DATA_DIR": str(tmp_path), "CALSYNC_DATABASE_URL": ""},
+        started,
     )
     base = f"http://127.0.0.1:{port}"
     _wait_healthy(base, process)
