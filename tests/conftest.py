@@ -13,7 +13,9 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -42,6 +44,8 @@ for _name, _value in (
 ):
     os.environ.setdefault(_name, str(_value))
 TEST_PASSWORDS = Passwords(TEST_PASSWORD_COST)
+
+T = TypeVar("T")
 
 POSTGRES_ENV = "CALSYNC_TEST_POSTGRES_URL"
 NO_POSTGRES = f"{POSTGRES_ENV} is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres); .ci/run sets it"
@@ -203,6 +207,96 @@ def snapshot(database: Database) -> Callable[[], Snapshot]:
         return result
 
     return take
+
+
+# ---- seeded databases: seed once per session and backend, copy the result into each test's database ---------
+
+Rows = list[tuple[str, list[dict[str, Any]]]]
+Seeder = Callable[[ServiceContext], T]
+
+
+@dataclass(frozen=True)
+class _Seeded:
+    value: Any
+    sqlite_file: Path | None = None
+    rows: Rows | None = None
+
+
+@pytest.fixture(scope="session")
+def _seeded() -> dict[tuple[str, str], _Seeded]:
+    return {}
+
+
+def _seed(url: str, seeder: Seeder[T]) -> T:
+    db = Database(url)
+    try:
+        return seeder(ServiceContext(db=db, clock=FixedClock(T0), passwords=TEST_PASSWORDS))
+    finally:
+        db.dispose()
+
+
+def _take_rows(url: str) -> Rows:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [
+                (table.name, [dict(row) for row in conn.execute(table.select()).mappings()])
+                for table in Base.metadata.sorted_tables
+            ]
+    finally:
+        engine.dispose()
+
+
+def _restore_rows(url: str, rows: Rows) -> None:
+    """Insert ``rows`` into the emptied PostgreSQL database ``url`` and move each id sequence past them."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for name, table_rows in rows:
+                table = Base.metadata.tables[name]
+                if table_rows:
+                    conn.execute(table.insert(), table_rows)
+                for column in table.primary_key.columns:
+                    sequence = conn.execute(
+                        text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": name, "c": column.name}
+                    ).scalar()
+                    if sequence is not None and table_rows:
+                        top = max(int(row[column.name]) for row in table_rows)
+                        conn.execute(text("SELECT setval(:s, :v)"), {"s": sequence, "v": top})
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def seed_once(
+    db_url: str, _seeded: dict[tuple[str, str], _Seeded], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str, Seeder[T]], T]:
+    """``seed_once(key, seeder)`` puts into this test's (empty) database what ``seeder`` writes, and returns what it
+    returned. ``seeder`` runs once per session and backend (clock ``T0``, cheap passwords): SQLite tests then get a
+    copy of the seeded file, PostgreSQL tests the seeded rows re-inserted. For fixtures that seed the same thing
+    for every test, such as the demo organization of the page tests; each test still owns its database."""
+
+    def apply(key: str, seeder: Seeder[T]) -> T:
+        backend = make_url(db_url).get_backend_name()
+        cached = _seeded.get((key, backend))
+        if backend == "sqlite":
+            target = Path(str(make_url(db_url).database))
+            if cached is None:
+                path = tmp_path_factory.mktemp(f"seeded-{key}") / "calsync.db"
+                shutil.copy(target, path)  # the test's fresh copy of the migrated template
+                cached = _Seeded(_seed(f"sqlite:///{path}", seeder), sqlite_file=path)
+            assert cached.sqlite_file is not None
+            shutil.copy(cached.sqlite_file, target)
+        elif cached is None:
+            cached = _Seeded(_seed(db_url, seeder))  # the test's database is empty: seed it, keep its rows
+            cached = _Seeded(cached.value, rows=_take_rows(db_url))
+        else:
+            assert cached.rows is not None
+            _restore_rows(db_url, cached.rows)
+        _seeded[(key, backend)] = cached
+        return cast(T, cached.value)
+
+    return apply
 
 
 # ---- the sandbox on a real HTTPS socket, shared by every suite; reset between tests -------------------------

@@ -100,9 +100,12 @@ class Site:
         return next(e for e in self.demo.events if e.title == title)
 
 
-def make_site(database: Database, clock: Any, data_dir: Any, **app_kw: Any) -> Site:
-    """Seed the demo organization and Globex, and build the app (``app_kw`` goes to ``create_app``)."""
-    ctx = ServiceContext(db=database, clock=clock, passwords=TEST_PASSWORDS)
+SiteSeed = tuple[DemoSeed, Person, Event]
+
+
+def seed_site(ctx: ServiceContext) -> SiteSeed:
+    """The demo organization, and Globex with its organizer Otto and one event."""
+    clock = ctx.clock
     demo = seed_demo(ctx)
     globex = organizations.create_organization(ctx, "Globex", frozenset({Module.EVENTS}))
     otto = people.register(
@@ -117,13 +120,21 @@ def make_site(database: Database, clock: Any, data_dir: Any, **app_kw: Any) -> S
         title="Globex secret", timezone="UTC", start=day.replace(hour=9), end=day.replace(hour=10)
     )
     globex_event = events.create_event(ctx, auth.principal(otto), draft)
+    return demo, otto, globex_event
+
+
+def make_site(database: Database, clock: Any, data_dir: Any, seeded: SiteSeed | None = None, **app_kw: Any) -> Site:
+    """The app (``app_kw`` goes to ``create_app``) on ``database``: ``seeded`` is already in it, or it is seeded now."""
+    ctx = ServiceContext(db=database, clock=clock, passwords=TEST_PASSWORDS)
+    demo, otto, globex_event = seeded or seed_site(ctx)
     app = create_app(Settings(data_dir=data_dir), database=database, clock=clock, **app_kw)
     return Site(app, ctx, demo, otto, globex_event, [])
 
 
 @pytest.fixture
-def site(database: Database, clock: Any, data_dir: Any) -> Iterator[Site]:
-    built = make_site(database, clock, data_dir)
+def site(seed_once: Any, database: Database, clock: Any, data_dir: Any) -> Iterator[Site]:
+    """The site at ``T0``: the seed is made once per session and backend and copied into this test's database."""
+    built = make_site(database, clock, data_dir, seed_once("site", seed_site))
     yield built
     for tc in built.clients:
         tc.__exit__(None, None, None)
