@@ -126,3 +126,21 @@ def test_notification_after_the_pull_started_pulls_again_right_away(world: World
     assert len(reports) >= 2
     assert world.my_rsvp(ANN, ev) == (T, world.provider.value)
     assert not _record(world).pull_requested
+
+
+def test_a_pull_asked_for_survives_a_round_that_failed_before_pulling(world: World) -> None:
+    """A notification asks for a pull, and the round fails (the provider is down) before it could pull: the request
+    is not consumed, so once the connection is due again the round pulls, without waiting for the next poll."""
+    ev = _accepted_and_synced(world)
+    world.answer_in_calendar(ANN, world.entries(ANN)[0], T)
+    plan = getattr(world.sandbox.sandbox.faults, world.provider.value)
+    plan.error_rate, plan.error_statuses = 1.0, (500,)
+    _pull_due(world)
+    reports = world.sync()
+    assert reports and reports[-1].outcome == "transient"
+    assert _record(world).pull_requested
+    plan.reset()
+    with world.runtime.db.session() as s:  # the backoff ends (no new pull request: only "due now")
+        ConnectionRepository(s).mark_due(_record(world).id, world.ctx.now())
+    world.sync()
+    assert world.my_rsvp(ANN, ev) == (T, world.provider.value)
