@@ -6,7 +6,10 @@ provider supplies ``render_error``). Notification faults (drop, duplicate, delay
 :mod:`calsync.sandbox.delivery`. Randomness is seeded, so a simulation run can be replayed.
 
 Plans are changed from tests (``sandbox.faults.google.error_rate = 0.1``, ``fail_next(...)``) or over the
-admin API (``PUT /admin/faults/{provider}``).
+admin API (``PUT /admin/faults/{provider}``). A test can also hook a request (``on_request(...)``): something the
+world does (a person pressing a button, another change in the calendar) happens exactly while a given request is
+in flight, before the provider handles it or after its answer is ready but before the client has it, so an
+interleaving of the client's work with the world's is deterministic instead of a race won by sleeping.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ErrorRenderer = Callable[[int, int | None], tuple[bytes, dict[str, str]]]
 """(status, retry_after seconds or None) -> (body, headers) in the provider's own error format."""
@@ -41,6 +44,39 @@ class OneShot:
 
 
 @dataclass
+class Hook:
+    """Run ``action`` (in a worker thread: it may call the sandbox itself) when the next matching request arrives:
+    before the provider sees it, or with ``after_answer`` once the provider's answer is ready but not yet sent.
+
+    ``fired`` counts runs; an exception from ``action`` is kept in ``errors`` (the request goes on regardless), so
+    the test that set the hook can assert that it ran and worked."""
+
+    action: Callable[[], None]
+    method: str | None = None
+    path_contains: str | None = None
+    query_contains: str | None = None
+    after_answer: bool = False
+    count: int = 1
+    fired: int = 0
+    errors: list[BaseException] = field(default_factory=list)
+
+    def matches(self, method: str, path: str, query: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        if self.path_contains and self.path_contains not in path:
+            return False
+        return not (self.query_contains and self.query_contains not in query)
+
+    async def run(self) -> None:
+        try:
+            await asyncio.to_thread(self.action)
+        except Exception as exc:  # kept for the test to see; the request carries on
+            self.errors.append(exc)
+        finally:
+            self.fired += 1
+
+
+@dataclass
 class FaultPlan:
     """What goes wrong, and how often, for one provider. All rates are fractions in [0, 1]."""
 
@@ -56,6 +92,7 @@ class FaultPlan:
     notification_delay_ms: float = 0.0
     notification_delay_jitter_ms: float = 0.0
     one_shots: list[OneShot] = field(default_factory=list)
+    hooks: list[Hook] = field(default_factory=list)
 
     _SETTABLE = (
         "latency_ms", "jitter_ms", "error_rate", "error_statuses", "retry_after", "timeout_rate",
@@ -74,6 +111,21 @@ class FaultPlan:
     ) -> None:
         """Make the next ``count`` matching requests fail with ``status`` (deterministic, for tests)."""
         self.one_shots.append(OneShot(status, count, method, path_contains, retry_after))
+
+    def on_request(
+        self,
+        action: Callable[[], None],
+        *,
+        method: str | None = None,
+        path_contains: str | None = None,
+        query_contains: str | None = None,
+        after_answer: bool = False,
+        count: int = 1,
+    ) -> Hook:
+        """Run ``action`` while the next ``count`` matching requests are in flight (tests only; see :class:`Hook`)."""
+        hook = Hook(action, method, path_contains, query_contains, after_answer, count)
+        self.hooks.append(hook)
+        return hook
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update (from the admin API); unknown keys are refused."""
@@ -94,6 +146,7 @@ class FaultPlan:
             if f.name in self._SETTABLE:
                 setattr(self, f.name, f.default)
         self.one_shots = []
+        self.hooks = []
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: getattr(self, name) for name in self._SETTABLE}
@@ -133,6 +186,17 @@ class Faults:
                     return shot
         return None
 
+    def take_hook(self, plan: FaultPlan, method: str, path: str, query: str) -> Hook | None:
+        """Consume one use of the first matching hook, if any (thread-safe: a hook fires once per use)."""
+        with self.lock:
+            for hook in plan.hooks:
+                if hook.count > 0 and hook.matches(method, path, query):
+                    hook.count -= 1
+                    if hook.count <= 0:
+                        plan.hooks.remove(hook)
+                    return hook
+        return None
+
     def delay_seconds(self, plan: FaultPlan) -> float:
         jitter = self.random.uniform(0, plan.jitter_ms) if plan.jitter_ms else 0.0
         return max(0.0, plan.latency_ms + jitter) / 1000.0
@@ -155,6 +219,13 @@ class FaultMiddleware:
         delay = self.faults.delay_seconds(plan)
         if delay:
             await asyncio.sleep(delay)
+        if plan.hooks:
+            query = scope.get("query_string", b"").decode("latin-1")
+            hook = self.faults.take_hook(plan, scope["method"], scope["path"], query)
+            if hook is not None and not hook.after_answer:
+                await hook.run()
+            elif hook is not None:
+                send = _before_answer(send, hook)
         shot = self.faults.take_one_shot(plan, scope["method"], scope["path"]) if plan.one_shots else None
         if shot is not None:
             await self._error(send, shot.status, shot.retry_after)
@@ -176,3 +247,17 @@ class FaultMiddleware:
         raw_headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _before_answer(send: Send, hook: Hook) -> Send:
+    """``send`` that runs ``hook`` once, just before the response starts: the provider has answered, the client
+    does not have the answer yet."""
+
+    pending = [hook]
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start" and pending:
+            await pending.pop().run()
+        await send(message)
+
+    return wrapped

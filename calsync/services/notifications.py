@@ -80,15 +80,9 @@ def microsoft(ctx: ServiceContext, payload: Any) -> Outcome:
             assert record is not None
             lifecycle = item.get("lifecycleEvent")
             if lifecycle == "reauthorizationRequired":
-                repo.update(record.id, channel_expires_at=now)  # the next round renews it
+                repo.expire_channel(record.id, now)  # the next round renews it
             elif lifecycle == "subscriptionRemoved":
-                repo.update(
-                    record.id,
-                    channel_id=None,
-                    channel_resource_id=None,
-                    channel_secret_hash=None,
-                    channel_expires_at=None,
-                )
+                repo.clear_channel(record.id)
             repo.mark_due(record.id, now, pull=True)
             accepted += 1
     if ignored:

@@ -1,6 +1,11 @@
 """Connections, OAuth states and the connection log: the only queries on those tables.
 
 Records carry the sealed (encrypted) tokens as stored; only :mod:`calsync.sync.tokens` opens them.
+
+The repository speaks intent (``request_full_sync``, ``mark_auth_error``, ``record_round``, ``set_channel``,
+``disconnect``, ...), not "set these columns": each method is one thing that happens to a connection, so the rules
+that go with it (a request bumps its counter; a round clears only the requests it consumed; an error code is a
+column, not words in a reason) live in one place.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, null, select, update
 from sqlalchemy.orm import Session
 
 from calsync.core.connection import Connection, ConnectionStatus, Provider
@@ -37,6 +42,11 @@ class ConnectionRecord:
     need_full_sync: bool
     need_full_sync_reason: str | None
     resync_requested: bool
+    full_sync_seq: int
+    resync_seq: int
+    pull_seq: int
+    last_full_reconcile_at: dt.datetime | None
+    auth_error_code: str | None
     connected_at: dt.datetime
     disconnected_at: dt.datetime | None
     last_success_at: dt.datetime | None
@@ -92,6 +102,30 @@ _FIELDS = [f.name for f in dataclasses.fields(ConnectionRecord)]
 
 def _record(row: ConnectionRow) -> ConnectionRecord:
     return ConnectionRecord(**{name: getattr(row, name) for name in _FIELDS})
+
+
+@dataclasses.dataclass(frozen=True)
+class SealedTokens:
+    """A grant's tokens as stored: encrypted, with the access token's expiry."""
+
+    access_token_enc: str | None = dataclasses.field(repr=False)
+    refresh_token_enc: str | None = dataclasses.field(repr=False)
+    expires_at: dt.datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundResult:
+    """What a finished sync round records (:meth:`ConnectionRepository.record_round`)."""
+
+    cursor: str | None = dataclasses.field(repr=False)
+    calendar_id: str
+    """The calendar the round worked in: stored only where none was chosen yet (the primary, found by the round)."""
+    next_poll_at: dt.datetime | None
+    pulled: bool
+    """The round read the provider's changes (an incremental pull, or a full listing with a fresh cursor)."""
+    full: bool
+    clean: bool
+    """No entry failed: a full round that is clean consumed the full-sync request (and the Resync) it read."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,23 +220,201 @@ class ConnectionRepository:
         self.session.flush()
         return _record(row)
 
-    def update(self, connection_id: int, **fields: Any) -> ConnectionRecord:
-        """Set columns by name (unknown names fail loudly: they are attribute errors on the row)."""
-        row = self._row(connection_id)
-        if row is None:
+    def _set(self, connection_id: int, **values: Any) -> None:
+        self.session.execute(update(ConnectionRow).where(ConnectionRow.id == connection_id).values(**values))
+
+    def _get_after(self, connection_id: int) -> ConnectionRecord:
+        record = self.get(connection_id)
+        if record is None:
             raise LookupError(f"connection {connection_id} vanished")
-        for name, value in fields.items():
-            if name not in _FIELDS:
-                raise AttributeError(f"connections has no column {name!r}")
-            setattr(row, name, value)
-        self.session.flush()
-        return _record(row)
+        return record
+
+    # ---- connecting and disconnecting --------------------------------------------------------------------------
+    def reconnect(
+        self,
+        connection_id: int,
+        now: dt.datetime,
+        *,
+        account_email: str,
+        scopes: str,
+        tokens: SealedTokens,
+        reason: str,
+        target_calendar_id: str | None,
+        target_calendar_name: str | None,
+    ) -> ConnectionRecord:
+        """A new grant for a connection this person had before (same account): connected again, errors gone,
+        a full sync and a pull requested, due now."""
+        self._set(
+            connection_id,
+            account_email=account_email,
+            scopes=scopes,
+            status=ConnectionStatus.CONNECTED,
+            error_reason=None,
+            error_detail=None,
+            auth_error_code=None,
+            connected_at=now,
+            disconnected_at=None,
+            cursor=None,
+            attempts=0,
+            access_token_enc=tokens.access_token_enc,
+            refresh_token_enc=tokens.refresh_token_enc,
+            token_expires_at=tokens.expires_at,
+            target_calendar_id=target_calendar_id,
+            target_calendar_name=target_calendar_name,
+        )
+        self.request_full_sync(connection_id, reason)
+        self.mark_due(connection_id, now, pull=True)
+        return self._get_after(connection_id)
+
+    def disconnect(self, connection_id: int, now: dt.datetime) -> None:
+        """Disconnected: no tokens, no cursor, no channel, off the work queue (also when a new connection replaces
+        this one). Entries and request flags stay: a reconnect to the same account finds them."""
+        self._set(
+            connection_id,
+            status=ConnectionStatus.DISCONNECTED,
+            disconnected_at=now,
+            access_token_enc=None,
+            refresh_token_enc=None,
+            token_expires_at=None,
+            cursor=None,
+            channel_id=None,
+            channel_resource_id=None,
+            channel_secret_hash=None,
+            channel_expires_at=None,
+            due_at=None,
+            lease_owner=None,
+            lease_until=None,
+        )
+
+    # ---- tokens ------------------------------------------------------------------------------------------------
+    def store_tokens(self, connection_id: int, tokens: SealedTokens) -> ConnectionRecord:
+        """A refreshed grant (Microsoft rotates the refresh token on every use)."""
+        self._set(
+            connection_id,
+            access_token_enc=tokens.access_token_enc,
+            refresh_token_enc=tokens.refresh_token_enc,
+            token_expires_at=tokens.expires_at,
+        )
+        return self._get_after(connection_id)
+
+    def reseal_tokens(self, connection_id: int, access_token_enc: str | None, refresh_token_enc: str | None) -> None:
+        """The same tokens under the current key (key rotation)."""
+        self._set(connection_id, access_token_enc=access_token_enc, refresh_token_enc=refresh_token_enc)
+
+    def mark_auth_error(
+        self, connection_id: int, now: dt.datetime, *, reason: str, detail: str, code: str | None
+    ) -> None:
+        """The grant is unusable: in error with the reason the person reads and the provider's ``code``, off the
+        work queue, and a full sync requested for when they reconnect."""
+        self._set(
+            connection_id,
+            status=ConnectionStatus.ERROR,
+            error_reason=reason,
+            error_detail=detail[:500],
+            auth_error_code=code[:200] if code else None,
+            last_error_at=now,
+            due_at=None,
+            lease_owner=None,
+            lease_until=None,
+        )
+        self.request_full_sync(connection_id, f"authorization failed ({code or 'refused'})")
+
+    # ---- what the person asks for ------------------------------------------------------------------------------
+    def request_full_sync(self, connection_id: int, reason: str, *, resync: bool = False) -> None:
+        """Ask for a full reconcile (``resync``: one that brings back entries the person deleted, the seeds'
+        Resync). Each request bumps its counter, so a round already running, which read the counters before,
+        leaves this request for the next round (:meth:`record_round`)."""
+        values: dict[str, Any] = {
+            "need_full_sync": True,
+            "need_full_sync_reason": reason[:200],
+            "full_sync_seq": ConnectionRow.full_sync_seq + 1,
+        }
+        if resync:
+            values.update(resync_requested=True, resync_seq=ConnectionRow.resync_seq + 1)
+        self._set(connection_id, **values)
+
+    def set_target(self, connection_id: int, *, calendar_id: str, calendar_name: str, dedicated: bool) -> None:
+        """The person picked the calendar that receives events: the place in the old one is worthless, and a full
+        sync (requested with this) moves the entries."""
+        self._set(
+            connection_id,
+            target_calendar_id=calendar_id,
+            target_calendar_name=calendar_name,
+            dedicated_calendar=dedicated,
+            cursor=None,
+        )
+        self.request_full_sync(connection_id, f"calendar changed to {calendar_name!r}: entries move there")
+
+    # ---- push channels -----------------------------------------------------------------------------------------
+    def set_channel(
+        self, connection_id: int, *, channel_id: str, resource_id: str | None, secret_hash: str, expires_at: dt.datetime
+    ) -> None:
+        """A watch channel / subscription opened or renewed (only the secret's hash is kept)."""
+        self._set(
+            connection_id,
+            channel_id=channel_id,
+            channel_resource_id=resource_id,
+            channel_secret_hash=secret_hash,
+            channel_expires_at=expires_at,
+        )
+
+    def expire_channel(self, connection_id: int, now: dt.datetime) -> None:
+        """The provider wants the channel renewed: it counts as lapsing now, so the next round renews it."""
+        self._set(connection_id, channel_expires_at=now)
+
+    def clear_channel(self, connection_id: int) -> None:
+        """The provider removed the channel: the next round opens a new one."""
+        self._set(
+            connection_id, channel_id=None, channel_resource_id=None, channel_secret_hash=None, channel_expires_at=None
+        )
+
+    # ---- sync rounds -------------------------------------------------------------------------------------------
+    def record_failure(self, connection_id: int, now: dt.datetime, message: str, *, attempts: int | None) -> bool:
+        """A round that failed as a whole (``attempts``: consecutive failures, None to keep the count). Only for a
+        connected connection; returns whether it was."""
+        values: dict[str, Any] = {"last_error_at": now, "error_detail": message[:500]}
+        if attempts is not None:
+            values["attempts"] = attempts
+        result = self.session.execute(
+            update(ConnectionRow)
+            .where(ConnectionRow.id == connection_id, ConnectionRow.status == ConnectionStatus.CONNECTED)
+            .values(**values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def record_round(self, read: ConnectionRecord, now: dt.datetime, result: RoundResult) -> None:
+        """A round finished (its entries may have failed one by one). ``read`` is the row as the round read it
+        at its start: a request flag is cleared only if its counter still has the value read there, so a Resync,
+        a full-sync request or a notification that arrived while the round ran is kept for the next round (one
+        UPDATE: compare-and-set in the database, no window between the check and the write)."""
+        row = ConnectionRow
+        same_full = row.full_sync_seq == read.full_sync_seq
+        values: dict[str, Any] = {
+            # A cursor taken before a full sync was requested (a new target calendar) is not the place to go on.
+            "cursor": case((same_full, result.cursor), else_=row.cursor),
+            "target_calendar_id": func.coalesce(row.target_calendar_id, result.calendar_id),
+            "last_success_at": now,
+            "attempts": 0,
+            "next_poll_at": result.next_poll_at,
+        }
+        if result.pulled:
+            values["pull_requested"] = case((row.pull_seq == read.pull_seq, False), else_=row.pull_requested)
+        if result.full:
+            values["last_full_reconcile_at"] = now
+        if result.full and result.clean:
+            values["need_full_sync"] = case((same_full, False), else_=row.need_full_sync)
+            values["need_full_sync_reason"] = case((same_full, null()), else_=row.need_full_sync_reason)
+            values["resync_requested"] = case((row.resync_seq == read.resync_seq, False), else_=row.resync_requested)
+        if result.clean:
+            values["error_detail"] = case((row.status == ConnectionStatus.CONNECTED, null()), else_=row.error_detail)
+        self._set(read.id, **values)
 
     def mark_due(self, connection_id: int, now: dt.datetime, *, pull: bool = False) -> None:
-        """Make the connection due now and count the change (a worker holding it will go round again)."""
+        """Make the connection due now and count the change (a worker holding it will go round again); ``pull``:
+        the next round reads the provider's changes (a push notification; counted, see :meth:`record_round`)."""
         values: dict[str, Any] = {"due_at": now, "work_seq": ConnectionRow.work_seq + 1}
         if pull:
-            values["pull_requested"] = True
+            values.update(pull_requested=True, pull_seq=ConnectionRow.pull_seq + 1)
         self.session.execute(
             update(ConnectionRow)
             .where(ConnectionRow.id == connection_id, ConnectionRow.status == ConnectionStatus.CONNECTED)

@@ -2,7 +2,9 @@
 
 A **connection** row is also the unit of sync work: ``due_at`` says when a worker should look at it, ``work_seq``
 grows with every change that makes it due (so a worker that finishes knows whether more arrived meanwhile), and
-``lease_owner``/``lease_until`` say which worker holds it (design.md §3, "Level-triggered work"). An **entry** is
+``lease_owner``/``lease_until`` say which worker holds it (design.md §3, "Level-triggered work"). The request
+flags (``need_full_sync``, ``resync_requested``, ``pull_requested``) each have a counter, so a round clears only
+the requests it consumed (migration ``0005``). An **entry** is
 the last-synced leg of the three-way state for one (connection, event); the unique pair is what makes a second
 entry for the same event impossible on calsync's side. Rows survive a disconnect (only tokens are deleted), so a
 reconnect to the same account finds its entries again instead of duplicating them (peer lesson: clearing
@@ -48,6 +50,15 @@ class ConnectionRow(Base):
     need_full_sync: Mapped[bool] = mapped_column(Boolean, default=True)
     need_full_sync_reason: Mapped[str | None] = mapped_column(String(200))
     resync_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    full_sync_seq: Mapped[int] = mapped_column(Integer, default=0)
+    """Grows with every full-sync request (``need_full_sync`` set); a round clears the flag only if it still has
+    the value the round read, so a request that arrived meanwhile stays for the next round. ``resync_seq`` and
+    ``pull_seq`` do the same for ``resync_requested`` and ``pull_requested``."""
+    resync_seq: Mapped[int] = mapped_column(Integer, default=0)
+    pull_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_full_reconcile_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    auth_error_code: Mapped[str | None] = mapped_column(String(200))
+    """The provider's code (or HTTP status) of the authorization failure that put the connection in error."""
     connected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     disconnected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -78,21 +79,27 @@ class WorkRepository:
     def release(
         self, worker_id: str, claim: Claim, now: dt.datetime, next_due: dt.datetime | None, *, pull_next: bool
     ) -> None:
-        """Give the connection back. If changes arrived since the claim it is due now, else at ``next_due``."""
+        """Give the connection back. If changes arrived since the claim it is due now, else at ``next_due``.
+
+        The request flags are not touched here (``pull_next`` only adds a pull request): the round clears the ones
+        it consumed (:meth:`~calsync.store.connections.ConnectionRepository.record_round`), so a round that failed
+        before its pull leaves the pull asked for."""
         changed = ConnectionRow.work_seq != claim.work_seq
+        values: dict[str, Any] = {
+            "lease_owner": None,
+            "lease_until": None,
+            "due_at": case(
+                (ConnectionRow.status != ConnectionStatus.CONNECTED, None),
+                (changed, now),
+                else_=next_due,
+            ),
+        }
+        if pull_next:
+            values.update(pull_requested=True, pull_seq=ConnectionRow.pull_seq + 1)
         self.session.execute(
             update(ConnectionRow)
             .where(ConnectionRow.id == claim.connection_id, ConnectionRow.lease_owner == worker_id)
-            .values(
-                lease_owner=None,
-                lease_until=None,
-                due_at=case(
-                    (ConnectionRow.status != ConnectionStatus.CONNECTED, None),
-                    (changed, now),
-                    else_=next_due,
-                ),
-                pull_requested=case((changed, ConnectionRow.pull_requested), else_=pull_next),
-            )
+            .values(**values)
         )
 
     # ---- worker heartbeats -----------------------------------------------------------------------------------

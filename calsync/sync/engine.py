@@ -10,7 +10,8 @@ A round runs while its worker holds the connection's lease, so exactly one round
    entry of the connection in the target calendar, adopts the ones the store does not know, deletes duplicates,
    and takes a fresh cursor; it also backfills the person's upcoming accepted and tentative events.
 3. **Plan and execute** per entry that is dirty or changed remotely (:mod:`calsync.sync.entry_run`).
-4. **Record**: cursor, ``need_full_sync`` cleared after a clean full round, last success, the next poll, push
+4. **Record**: cursor, ``need_full_sync`` cleared after a clean full round (a request flag only if no new request
+   arrived while the round ran: its counter still has the value the round read), last success, the next poll, push
    channel upkeep (opened or renewed well before it lapses; providers drop notifications, so polling stays the
    backstop), and a line in the connection's log when anything happened.
 """
@@ -24,7 +25,6 @@ import random
 import secrets
 from collections.abc import Callable
 
-from calsync.core.connection import ConnectionStatus
 from calsync.core.entry import ATTENDING, parse_entry_key
 from calsync.core.model import EventStatus, RsvpStatus
 from calsync.core.plan import ListedEntry, Remote, RemoteState, Synced, forgotten, plan_reconcile
@@ -38,7 +38,7 @@ from calsync.errors import (
 )
 from calsync.providers.base import EntriesPort
 from calsync.providers.registry import Providers
-from calsync.store.connections import ConnectionRecord, ConnectionRepository, InstallationRepository
+from calsync.store.connections import ConnectionRecord, ConnectionRepository, InstallationRepository, RoundResult
 from calsync.store.db import Database
 from calsync.store.entries import EntryRepository
 from calsync.store.organizations import OrganizationRepository
@@ -152,11 +152,8 @@ class Engine:
     ) -> None:
         with self.db.session() as session:
             repo = ConnectionRepository(session)
-            current = repo.get(conn.id)
-            if current is None or current.status is not ConnectionStatus.CONNECTED:
-                return
-            repo.update(conn.id, last_error_at=now, error_detail=message[:500], attempts=attempts or current.attempts)
-            repo.log(conn.id, now, "sync-error", f"{message[:300]} (retry in {retry_in:.0f} s)", level="error")
+            if repo.record_failure(conn.id, now, message, attempts=attempts):
+                repo.log(conn.id, now, "sync-error", f"{message[:300]} (retry in {retry_in:.0f} s)", level="error")
 
     def _round(self, conn: ConnectionRecord, calls: RoundCalls, report: RoundReport, now: dt.datetime) -> None:
         port = self.providers.entries(conn.provider, conn.account_email)
@@ -208,20 +205,9 @@ class Engine:
             report.next_due = channel.expires_at
         with self.db.session() as session:
             repo = ConnectionRepository(session)
-            fields: dict[str, object] = dict(
-                cursor=cursor,
-                target_calendar_id=calendar,
-                last_success_at=now,
-                attempts=0,
-                next_poll_at=next_poll,
-            )
-            if pulled:
-                fields["pull_requested"] = False
-            if full and not report.errors:
-                fields.update(need_full_sync=False, need_full_sync_reason=None, resync_requested=False)
-            if not report.errors:
-                fields["error_detail"] = None
-            repo.update(conn.id, **fields)
+            # Clears only the requests this round consumed: one that arrived meanwhile stays (record_round).
+            result = RoundResult(cursor, calendar, next_poll, pulled=pulled, full=full, clean=not report.errors)
+            repo.record_round(conn, now, result)
             if report.did_something():
                 repo.log(
                     conn.id,

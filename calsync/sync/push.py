@@ -69,11 +69,11 @@ def keep_channel(
         report.warnings.append(f"push notifications unavailable: {exc.message}")
         return current
     with db.session() as session:
-        ConnectionRepository(session).update(
+        ConnectionRepository(session).set_channel(
             conn.id,
             channel_id=channel.id,
-            channel_resource_id=channel.resource_id,
-            channel_secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
-            channel_expires_at=channel.expires_at,
+            resource_id=channel.resource_id,
+            secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
+            expires_at=channel.expires_at,
         )
     return channel

@@ -19,7 +19,7 @@ from calsync.crypto import TokenCipher
 from calsync.errors import ProviderAuthError, ProviderTransient
 from calsync.providers.base import TokenSet
 from calsync.providers.registry import Providers
-from calsync.store.connections import ConnectionRecord, ConnectionRepository
+from calsync.store.connections import ConnectionRecord, ConnectionRepository, SealedTokens
 from calsync.store.db import Database
 
 REFRESH_MARGIN = dt.timedelta(minutes=5)
@@ -92,11 +92,13 @@ class TokenManager:
                     provider=record.provider.value,
                     reason="This calendar was disconnected.",
                 )
-            record = repo.update(
+            record = repo.store_tokens(
                 connection_id,
-                access_token_enc=self.cipher.encrypt(fresh.access_token),
-                refresh_token_enc=self.cipher.encrypt(fresh.refresh_token) if fresh.refresh_token else None,
-                token_expires_at=fresh.expires_at,
+                SealedTokens(
+                    access_token_enc=self.cipher.encrypt(fresh.access_token),
+                    refresh_token_enc=self.cipher.encrypt(fresh.refresh_token) if fresh.refresh_token else None,
+                    expires_at=fresh.expires_at,
+                ),
             )
         return fresh.access_token, record
 
@@ -108,16 +110,11 @@ class TokenManager:
             current = repo.get(connection_id, for_update=True)
             if current is None or current.status is ConnectionStatus.DISCONNECTED:
                 return
-            repo.update(
+            repo.mark_auth_error(
                 connection_id,
-                status=ConnectionStatus.ERROR,
-                error_reason=f"{exc.reason} {RECONNECT_FIX}",
-                error_detail=exc.message[:500],
-                last_error_at=now,
-                need_full_sync=True,
-                need_full_sync_reason=f"authorization failed ({exc.code or exc.status or 'refused'})",
-                due_at=None,
-                lease_owner=None,
-                lease_until=None,
+                now,
+                reason=f"{exc.reason} {RECONNECT_FIX}",
+                detail=exc.message,
+                code=exc.code or (str(exc.status) if exc.status else None),
             )
             repo.log(connection_id, now, "auth-error", f"{exc.reason} ({exc.message[:300]})", level="error")

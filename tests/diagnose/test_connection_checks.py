@@ -104,6 +104,9 @@ def test_need_full_sync_after_an_auth_error_says_why_and_refresh_is_not_retried(
     token = d.check("token")
     assert token.verdict is Verdict.PROBLEM and token.facts["outcome"] == "in_error"
     assert token.next_step == RECONNECT_FIX
+    # the code comes from the column mark_auth_error filled, not from the words of the reason
+    assert "invalid_grant" in str(token.facts["code"]) and token.facts["code"] == record(world, ANN).auth_error_code
+    assert f"({token.facts['code']})" in token.finding
 
 
 def test_healthy_connection_refreshes_and_stores_the_new_token(world: World) -> None:

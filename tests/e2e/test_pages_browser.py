@@ -10,7 +10,7 @@ import pytest
 
 from calsync.core.connection import Provider
 from calsync.core.model import Role
-from calsync.store.connections import ConnectionRepository
+from calsync.store.connections import ConnectionRepository, RoundResult
 from tests.e2e.conftest import NO_PLAYWRIGHT, LiveServer, shot, sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason=NO_PLAYWRIGHT).expect
@@ -24,7 +24,9 @@ def finish_full_sync(server: LiveServer, role: Role) -> None:
         repo = ConnectionRepository(session)
         record = repo.active_for_person(server.demo.login(role).person.id)
         assert record is not None
-        repo.update(record.id, need_full_sync=False, resync_requested=False, last_success_at=server.ctx.now())
+        calendar = record.target_calendar_id or "primary"
+        result = RoundResult(record.cursor, calendar, record.next_poll_at, pulled=False, full=True, clean=True)
+        repo.record_round(record, server.ctx.now(), result)
 
 
 def nav(page: Any, name: str) -> Any:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from calsync.config import Settings
 from calsync.core.connection import Provider
@@ -19,6 +20,8 @@ from calsync.core.model import Principal, Role, RsvpStatus
 from calsync.sandbox.server import RunningSandbox
 from calsync.services import auth, connections, events, organizations, people, rsvps
 from calsync.services.runtime import Runtime
+from calsync.store.connections import ConnectionRepository
+from calsync.store.sync_models import ConnectionRow
 from calsync.sync.worker import Worker
 
 PROVIDERS = [pytest.param(Provider.GOOGLE, id="google"), pytest.param(Provider.MICROSOFT, id="microsoft")]
@@ -115,6 +118,22 @@ class World:
 
     def sync(self) -> list[Any]:
         return self.worker().drain()
+
+    def connection_id(self, email: str) -> int:
+        with self.runtime.db.session(write=False) as s:
+            record = ConnectionRepository(s).active_for_person(self.person(email).person_id)
+        assert record is not None
+        return record.id
+
+    def time_passes(self, email: str, **instants: dt.datetime | None) -> None:
+        """Set stored instants of the person's connection (``next_poll_at``, ``token_expires_at``, ``due_at``):
+        what time passing does, without waiting. calsync itself changes a connection only through the
+        repository's intent methods; this is the test arranging the clock."""
+        unknown = set(instants) - {"next_poll_at", "token_expires_at", "due_at", "channel_expires_at"}
+        assert not unknown, unknown
+        connection_id = self.connection_id(email)
+        with self.runtime.db.session() as s:
+            s.execute(update(ConnectionRow).where(ConnectionRow.id == connection_id).values(**instants))
 
     def entries(self, email: str) -> list[dict[str, Any]]:
         """calsync's live entries in the person's primary calendar, as the provider holds them."""

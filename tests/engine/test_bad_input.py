@@ -124,7 +124,7 @@ def test_a_provider_that_hangs_is_a_timeout_then_a_backoff(world: World, runtime
     with world.runtime.db.session() as s:
         conn = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
         assert conn is not None and conn.status.value == "connected"
-        ConnectionRepository(s).update(conn.id, due_at=world.ctx.now())
+        ConnectionRepository(s).mark_due(conn.id, world.ctx.now())
     world.sync()
     assert world.titles("ann@example.com") == ["Launch party"]
 

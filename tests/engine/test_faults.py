@@ -56,7 +56,7 @@ def test_persistent_outage_backs_off_then_recovers(world: World) -> None:
         assert conn is not None and conn.status.value == "connected" and conn.attempts == 1
     _faults(world).reset()
     with world.runtime.db.session() as s:
-        ConnectionRepository(s).update(conn.id, due_at=world.ctx.now())
+        ConnectionRepository(s).mark_due(conn.id, world.ctx.now())
     world.sync()
     assert world.titles("ann@example.com") == ["Launch party"]
 
@@ -85,10 +85,7 @@ def test_expired_sync_state_triggers_a_full_reconcile(world: World) -> None:
         world.emulator.expire_sync_tokens()
     else:
         world.emulator.expire_delta_tokens()
-    with world.runtime.db.session() as s:
-        conn = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
-        assert conn is not None
-        ConnectionRepository(s).update(conn.id, next_poll_at=world.ctx.now(), due_at=world.ctx.now())
+    world.time_passes("ann@example.com", next_poll_at=world.ctx.now(), due_at=world.ctx.now())
     reports = world.sync()
     assert any(r.full for r in reports)
     assert world.titles("ann@example.com") == ["A", "B"]
@@ -144,7 +141,7 @@ def test_a_lost_answer_or_a_dead_worker_never_duplicates(world: World, losing_ru
     with world.runtime.db.session() as s:  # a dead worker's connection is due again later: make it now
         conn = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
         assert conn is not None
-        ConnectionRepository(s).update(conn.id, due_at=world.ctx.now())
+        ConnectionRepository(s).mark_due(conn.id, world.ctx.now())
     world.sync()
     assert world.titles("ann@example.com") == ["Launch party"], first
     world.rsvp("ann@example.com", ev, T)
@@ -160,14 +157,12 @@ def test_refused_client_registration_does_not_break_the_persons_connection(world
     world.connect("ann@example.com")
     client = GOOGLE_CLIENT if world.provider is Provider.GOOGLE else MICROSOFT_CLIENT
     world.emulator.register_client(client.client_id, "a-rotated-secret", [redirect_uri(world.provider)])
-    with world.runtime.db.session() as s:
-        conn = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
-        assert conn is not None
-        ConnectionRepository(s).update(conn.id, token_expires_at=world.ctx.now())
+    conn_id = world.connection_id("ann@example.com")
+    world.time_passes("ann@example.com", token_expires_at=world.ctx.now())
     reports = world.sync()
     assert reports and reports[-1].outcome == "transient"
     with world.runtime.db.session(write=False) as s:
-        after = ConnectionRepository(s).get(conn.id)
+        after = ConnectionRepository(s).get(conn_id)
         assert after is not None and after.status.value == "connected" and after.error_reason is None
 
 
@@ -202,7 +197,7 @@ def test_a_move_whose_delete_answer_is_lost_still_moves_the_entry(world: World, 
     with world.runtime.db.session() as s:  # a dead worker's connection is due again later: make it now
         record = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
         assert record is not None
-        ConnectionRepository(s).update(record.id, due_at=world.ctx.now())
+        ConnectionRepository(s).mark_due(record.id, world.ctx.now())
     world.sync()
     assert world.entries("ann@example.com") == []
     moved = world.entries_in("ann@example.com", conn.target_calendar_id)

@@ -26,7 +26,6 @@ def _poll(world: World) -> None:
         for email, actor in world.people.items():
             rec = repo.active_for_person(actor.person_id)
             if rec is not None:
-                repo.update(rec.id, pull_requested=True)
                 repo.mark_due(rec.id, world.ctx.now(), pull=True)
     world.sync()
 
@@ -109,12 +108,8 @@ def test_revoked_grant_then_reconnect_zero_duplicates(world: World) -> None:
     else:
         world.emulator.revoke("ann@example.com")
     world.rsvp("ann@example.com", world.event("While broken"), A)
-    from calsync.store.connections import ConnectionRepository
-
-    with world.runtime.db.session() as s:  # the access token is still valid for a while: force a refresh
-        rec = ConnectionRepository(s).active_for_person(world.person("ann@example.com").person_id)
-        assert rec is not None
-        ConnectionRepository(s).update(rec.id, token_expires_at=world.ctx.now())
+    # the access token is still valid for a while: force a refresh
+    world.time_passes("ann@example.com", token_expires_at=world.ctx.now())
     world.sync()
     status = connections.my_connection(world.runtime.calendar, world.person("ann@example.com"))
     assert status is not None and status.status.value == "error" and status.need_full_sync

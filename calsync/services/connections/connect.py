@@ -26,9 +26,9 @@ from calsync.errors import InvalidInput, NotFound
 from calsync.providers.base import CalendarInfo, Grant
 from calsync.services.access import require_events
 from calsync.services.connections.context import CalendarContext
-from calsync.services.connections.disconnect import _disconnected_fields, _release_remote
+from calsync.services.connections.disconnect import _release_remote
 from calsync.services.uow import unit_of_work
-from calsync.store.connections import ConnectionRecord, ConnectionRepository
+from calsync.store.connections import ConnectionRecord, ConnectionRepository, SealedTokens
 from calsync.store.entries import EntryRepository
 
 STATE_TTL = dt.timedelta(minutes=10)
@@ -146,58 +146,56 @@ def _store_grant(
 ) -> ConnectionRecord | None:
     """Store the new grant; returns the record of a connection it replaced (to release at its provider)."""
     now = cc.service.now()
-    sealed = {
-        "access_token_enc": cc.cipher.encrypt(grant.tokens.access_token),
-        "refresh_token_enc": cc.cipher.encrypt(grant.tokens.refresh_token) if grant.tokens.refresh_token else None,
-        "token_expires_at": grant.tokens.expires_at,
-    }
+    sealed = SealedTokens(
+        access_token_enc=cc.cipher.encrypt(grant.tokens.access_token),
+        refresh_token_enc=cc.cipher.encrypt(grant.tokens.refresh_token) if grant.tokens.refresh_token else None,
+        expires_at=grant.tokens.expires_at,
+    )
     with unit_of_work(cc.service.db) as uow:
         repo = ConnectionRepository(uow.session)
         replaced: ConnectionRecord | None = None
         active = repo.active_for_person(person_id, for_update=True)
         if active is not None and not (active.provider is provider and active.account_id == grant.account_id):
             replaced = active
-            repo.update(active.id, **_disconnected_fields(now))
+            repo.disconnect(active.id, now)
             repo.log(active.id, now, "disconnect", f"replaced by a {provider.label} connection")
         existing = repo.find_account(person_id, provider, grant.account_id)
-        fields = dict(
-            account_email=grant.account_email,
-            scopes=" ".join(grant.scopes),
-            status=ConnectionStatus.CONNECTED,
-            error_reason=None,
-            error_detail=None,
-            need_full_sync=True,
-            connected_at=now,
-            disconnected_at=None,
-            cursor=None,
-            due_at=now,
-            pull_requested=True,
-            attempts=0,
-            **sealed,
-        )
+        scopes = " ".join(grant.scopes)
         if existing is None:
             record = repo.create(
                 person_id=person_id,
                 organization_id=organization_id,
                 provider=provider,
                 account_id=grant.account_id,
+                account_email=grant.account_email,
+                scopes=scopes,
+                status=ConnectionStatus.CONNECTED,
+                need_full_sync=True,
                 need_full_sync_reason="connected: upcoming events are added",
+                connected_at=now,
                 target_calendar_id=primary.id if primary else None,
                 target_calendar_name=primary.name if primary else None,
                 dedicated_calendar=False,
                 resync_requested=False,
+                due_at=now,
+                pull_requested=True,
                 work_seq=1,
-                **fields,
+                attempts=0,
+                access_token_enc=sealed.access_token_enc,
+                refresh_token_enc=sealed.refresh_token_enc,
+                token_expires_at=sealed.expires_at,
             )
             repo.log(record.id, now, "connect", f"connected {provider.label} account {grant.account_email}")
         else:
-            record = repo.update(
+            record = repo.reconnect(
                 existing.id,
-                need_full_sync_reason="reconnected: entries already in your calendar are adopted, none duplicated",
+                now,
+                account_email=grant.account_email,
+                scopes=scopes,
+                tokens=sealed,
+                reason="reconnected: entries already in your calendar are adopted, none duplicated",
                 target_calendar_id=existing.target_calendar_id or (primary.id if primary else None),
                 target_calendar_name=existing.target_calendar_name or (primary.name if primary else None),
-                work_seq=existing.work_seq + 1,
-                **fields,
             )
             repo.log(record.id, now, "connect", f"reconnected {provider.label} account {grant.account_email}")
         EntryRepository(uow.session).mark_dirty(record.id, None, now)

@@ -10,7 +10,6 @@ a broken grant must never block a person's disconnect, and what could not be don
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import time
 
@@ -50,7 +49,7 @@ def disconnect(cc: CalendarContext, actor: Principal, *, remove_entries: bool = 
     now = cc.service.now()
     with unit_of_work(cc.service.db) as uow:
         repo = ConnectionRepository(uow.session)
-        repo.update(record.id, **_disconnected_fields(now))
+        repo.disconnect(record.id, now)
         repo.log(
             record.id,
             now,
@@ -59,26 +58,6 @@ def disconnect(cc: CalendarContext, actor: Principal, *, remove_entries: bool = 
             + (f"; problems: {'; '.join(report.problems)}" if report.problems else ""),
         )
     return report
-
-
-def _disconnected_fields(now: dt.datetime) -> dict[str, object]:
-    """The row of a disconnected connection: no tokens, no channel, off the work queue (also used when a new
-    connection replaces this one, :func:`~.connect._store_grant`)."""
-    return dict(
-        status=ConnectionStatus.DISCONNECTED,
-        disconnected_at=now,
-        access_token_enc=None,
-        refresh_token_enc=None,
-        token_expires_at=None,
-        cursor=None,
-        channel_id=None,
-        channel_resource_id=None,
-        channel_secret_hash=None,
-        channel_expires_at=None,
-        due_at=None,
-        lease_owner=None,
-        lease_until=None,
-    )
 
 
 def _release_remote(cc: CalendarContext, record: ConnectionRecord, *, remove_entries: bool) -> DisconnectReport:

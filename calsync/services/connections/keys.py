@@ -42,12 +42,10 @@ def rotate_keys(cc: CalendarContext, key_file: KeyFile | None, *, retire: bool =
                 current = repo.get(cid, for_update=True)
                 if current is None or not _stale(cc, current.access_token_enc, current.refresh_token_enc):
                     continue
-                repo.update(
+                repo.reseal_tokens(
                     cid,
-                    access_token_enc=cc.cipher.reseal(current.access_token_enc) if current.access_token_enc else None,
-                    refresh_token_enc=(
-                        cc.cipher.reseal(current.refresh_token_enc) if current.refresh_token_enc else None
-                    ),
+                    cc.cipher.reseal(current.access_token_enc) if current.access_token_enc else None,
+                    cc.cipher.reseal(current.refresh_token_enc) if current.refresh_token_enc else None,
                 )
                 resealed.add(cid)
         if not stale:

@@ -67,14 +67,8 @@ def set_target(
     with unit_of_work(cc.service.db) as uow:
         repo = ConnectionRepository(uow.session)
         if record.target_calendar_id != chosen.id:
-            repo.update(
-                record.id,
-                target_calendar_id=chosen.id,
-                target_calendar_name=chosen.name,
-                dedicated_calendar=create_dedicated,
-                cursor=None,
-                need_full_sync=True,
-                need_full_sync_reason=f"calendar changed to {chosen.name!r}: entries move there",
+            repo.set_target(
+                record.id, calendar_id=chosen.id, calendar_name=chosen.name, dedicated=create_dedicated
             )
             EntryRepository(uow.session).mark_dirty(record.id, None, now)
             repo.mark_due(record.id, now, pull=True)
@@ -92,9 +86,7 @@ def request_resync(cc: CalendarContext, actor: Principal) -> Connection:
     now = cc.service.now()
     with unit_of_work(cc.service.db) as uow:
         repo = ConnectionRepository(uow.session)
-        repo.update(
-            record.id, need_full_sync=True, resync_requested=True, need_full_sync_reason="resync requested by you"
-        )
+        repo.request_full_sync(record.id, "resync requested by you", resync=True)
         EntryRepository(uow.session).mark_dirty(record.id, None, now)
         repo.mark_due(record.id, now, pull=True)
         repo.log(record.id, now, "resync", "resync requested")

@@ -183,15 +183,6 @@ class TokenOutcome:
     expires_at: dt.datetime | None = None
 
 
-_STORED_CODE = re.compile(r"authorization failed \((?P<code>[^)]*)\)")
-
-
-def stored_auth_code(record: ConnectionRecord) -> str | None:
-    """The provider code TokenManager.mark_auth_error recorded in ``need_full_sync_reason``."""
-    match = _STORED_CODE.search(record.need_full_sync_reason or "")
-    return match.group("code") if match else None
-
-
 def check_token(provider: Provider, outcome: TokenOutcome, now: dt.datetime) -> Check:
     title = "Token refresh"
     facts: dict[str, FactValue] = {"outcome": outcome.kind, "code": outcome.code, "status": outcome.status}

@@ -27,7 +27,6 @@ from calsync.services.diagnose.checks import (
     check_recent_errors,
     check_token,
     check_workers,
-    stored_auth_code,
 )
 from calsync.services.diagnose.event import EventFacts, Presence, check_event, check_rsvp
 from calsync.services.diagnose.model import (
@@ -35,7 +34,7 @@ from calsync.services.diagnose.model import (
     Diagnosis,
 )
 from calsync.services.uow import unit_of_work
-from calsync.store.connections import ConnectionRecord, ConnectionRepository, InstallationRepository, LogLine
+from calsync.store.connections import ConnectionRecord, ConnectionRepository, InstallationRepository
 from calsync.store.entries import EntryRecord, EntryRepository
 from calsync.store.work import WorkRepository
 from calsync.sync.tokens import ConnectionUnusable
@@ -58,7 +57,7 @@ def try_refresh(cc: CalendarContext, record: ConnectionRecord) -> TokenOutcome:
     stored (Microsoft rotates refresh tokens on every use, §4); a refusal puts the connection in error, as the next
     round would have. A connection already in error is not tried: nothing may be sent for it (issue 4)."""
     if record.status is ConnectionStatus.ERROR:
-        return TokenOutcome("in_error", code=stored_auth_code(record), message=record.error_detail)
+        return TokenOutcome("in_error", code=record.auth_error_code, message=record.error_detail)
     try:
         _, fresh = cc.tokens.access_token(record.id, force_refresh=True)
     except ConnectionUnusable as exc:
@@ -100,11 +99,6 @@ def ask_provider(cc: CalendarContext, record: ConnectionRecord, key: str, calend
     )
 
 
-def _last_full_reconcile(lines: Sequence[LogLine]) -> dt.datetime | None:
-    """The engine logs every full round as ``sync`` "full round: …" (sync/engine.py)."""
-    return next((line.at for line in lines if line.action == "sync" and line.message.startswith("full round")), None)
-
-
 def diagnose(cc: CalendarContext, options: DiagnoseOptions, email: str, event_id: int | None = None) -> Diagnosis:
     """Walk the internal note's checklist for the person with ``email`` (and one event of their organization)."""
     person_id = find_person_id(cc, email)
@@ -140,7 +134,7 @@ def diagnose(cc: CalendarContext, options: DiagnoseOptions, email: str, event_id
     checks = [check_events_module(org.events_enabled, org.name), check_connection(record, now)]
     active = record is not None and record.status is not ConnectionStatus.DISCONNECTED
     if record is not None and active:
-        checks.append(check_full_sync(record, _last_full_reconcile(lines), now))
+        checks.append(check_full_sync(record, record.last_full_reconcile_at, now))
         if outcome is not None:
             checks.append(check_token(record.provider, outcome, now))
         if record.status is ConnectionStatus.CONNECTED:
