@@ -166,7 +166,7 @@ def reinvite(ctx: ServiceContext, links: LinkSettings, actor: Principal, person_
 
 
 def request_reset(ctx: ServiceContext, links: LinkSettings, email: str) -> _Pending | None:
-    """"Forgot password": a reset link for this email if a person of an enabled organization has it, else None.
+    """ "Forgot password": a reset link for this email if a person of an enabled organization has it, else None.
     The caller answers the same either way and mails the link with :func:`deliver_quietly` (in the background,
     so the answer's timing does not tell either)."""
     try:
