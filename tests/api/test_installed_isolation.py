@@ -354,3 +354,47 @@ def test_pages_of_another_organization_are_not_found(installed: Installed) -> No
     r = browser.post("/support", data={"email": i.globex.emails["member"], "csrf_token": token})
     assert r.status_code == 422 and "Globex secret planning" not in r.text
     assert _globex_as_its_admin(i) == before
+
+
+# ---- disabling an organization ----------------------------------------------------------------------------------
+
+
+def _globex_rounds(i: Installed) -> list[int]:
+    """Run the workers until nothing is due; the connection ids that got a round."""
+    return [r.connection_id for r in i.runtime.worker().drain()]
+
+
+def test_a_disabled_organization_cannot_sign_in_use_tokens_or_sync_and_loses_nothing(installed: Installed) -> None:
+    """The operator disables Globex: its people's tokens and sign-in are refused (403 saying why), and its
+    connection, due after a change, is not claimed by workers; Acme goes on. Enabled again, everything is there
+    and the waiting change syncs."""
+    i = installed
+    _globex_rounds(i)  # the backfill after connecting: nothing is due afterwards
+    [connection] = i.client.get("/api/v1/connections", headers=i.h(i.globex.tokens["admin"])).json()
+    renamed = i.client.patch(
+        f"/api/v1/events/{i.globex.ids['event']}",
+        json={"title": "Globex secret planning, moved"},
+        headers=i.h(i.globex.tokens["organizer"]),
+    )
+    assert renamed.status_code == 200  # the member's connection is due now
+    before = _globex_as_its_admin(i)
+    r = i.client.post(f"/api/v1/organizations/{i.globex.id}/disable", headers=i.h(i.operator))
+    assert r.status_code == 200 and r.json()["disabled_at"] is not None
+    for role in ("admin", "organizer", "member"):
+        r = i.client.get("/api/v1/people/me", headers=i.h(i.globex.tokens[role]))
+        assert r.status_code == 403 and "disabled" in r.json()["error"]["message"]
+    r = i.client.post("/api/v1/session", json={"email": "gil@globex.test", "password": PASSWORD})
+    assert r.status_code == 403 and "disabled" in r.json()["error"]["message"]
+    wrong = i.client.post("/api/v1/session", json={"email": "gil@globex.test", "password": "not the password"})
+    assert wrong.status_code == 401  # a wrong password tells nothing about the organization
+    i.client.cookies.clear()
+    assert connection["id"] not in _globex_rounds(i)
+    acme = i.client.put(
+        f"/api/v1/events/{i.acme.ids['event']}/rsvp", json={"status": "tentative"}, headers=i.h(i.acme.tokens["member"])
+    )
+    assert acme.status_code == 200  # Acme is not affected
+
+    r = i.client.post(f"/api/v1/organizations/{i.globex.id}/enable", headers=i.h(i.operator))
+    assert r.status_code == 200 and r.json()["disabled_at"] is None
+    assert _globex_as_its_admin(i) == before  # nothing was deleted
+    assert connection["id"] in _globex_rounds(i)  # the waiting change syncs now
