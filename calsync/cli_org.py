@@ -19,6 +19,7 @@ from rich.table import Table
 from calsync.cli import _fail, _runtime_or_exit, _safe_url, _settings, console, err, one_line_errors
 from calsync.core import validation
 from calsync.core.model import Operator
+from calsync.errors import Conflict
 from calsync.services.password_links import Delivery, Invitation
 
 org_app = typer.Typer(help="Organizations of this installation: create, list, disable, enable.", no_args_is_help=True)
@@ -80,13 +81,15 @@ def init(
     from sqlalchemy.exc import SQLAlchemyError
 
     from calsync.services.context import ServiceContext
-    from calsync.services.organizations import NewAdmin, initialize
+    from calsync.services.organizations import NewAdmin, check_install, initialize
     from calsync.store.db import Database
     from calsync.store.migrate import upgrade
 
     settings = _settings()
     url = settings.effective_database_url
     password = _read_password(password_file)
+    admin = NewAdmin(admin_email, admin_name or admin_email.partition("@")[0], admin_timezone)
+    install = check_install(organization, admin, password)  # bad input ends here, before the database is touched
     try:
         settings.ensure_data_dir()
         if _initialized(url):
@@ -98,8 +101,10 @@ def init(
         upgrade(url)
         db = Database(url)
         try:
-            admin = NewAdmin(admin_email, admin_name or admin_email.partition("@")[0], admin_timezone)
-            done = initialize(ServiceContext(db=db), organization, admin, password)
+            try:
+                done = initialize(ServiceContext(db=db), install)
+            except Conflict as exc:  # another init won the race
+                raise _fail(exc.message, 2) from None
         finally:
             db.dispose()
     except SQLAlchemyError as exc:
@@ -150,7 +155,10 @@ def org_create(
     settings = _settings()
     admin = NewAdmin(admin_email, admin_name or admin_email.partition("@")[0], admin_timezone)
     with _runtime_or_exit(settings) as runtime:
-        org, person, invitation = create_with_admin(runtime.service, runtime.links, CLI_OPERATOR, name, admin)
+        try:
+            org, person, invitation = create_with_admin(runtime.service, runtime.links, CLI_OPERATOR, name, admin)
+        except Conflict as exc:  # a taken name or email is bad input here: exit 2
+            raise _fail(exc.message, 2) from None
     console.print(
         f"organization [bold]{escape(org.name)}[/] created (id {org.id}), administrator {escape(person.email)}",
         highlight=False,

@@ -69,22 +69,31 @@ class NewAdmin:
     timezone: str = "UTC"
 
 
-def initialize(
-    ctx: ServiceContext, organization_name: str, admin: NewAdmin, password: str, *, label: str = "calsync init"
-) -> Initialized:
+@dataclass(frozen=True)
+class Install:
+    """What ``calsync init`` will create, checked (and the password hashed) before the database is touched."""
+
+    organization_name: str
+    admin: people.CheckedPerson
+
+
+def check_install(organization_name: str, admin: NewAdmin, password: str) -> Install:
+    name = validation.required_text(organization_name, field="organization", max_length=200)
+    return Install(name, people.check(NewPerson(admin.email, admin.name, admin.timezone, Role.ADMIN, password)))
+
+
+def initialize(ctx: ServiceContext, install: Install, *, label: str = "calsync init") -> Initialized:
     """``calsync init``: the first organization (Events on), its admin with ``password``, and an operator token,
     in one transaction. An installation that has an organization or an operator token already is refused
     (:class:`Conflict`) and left unchanged."""
-    name = validation.required_text(organization_name, field="organization", max_length=200)
-    checked = people.check(NewPerson(admin.email, admin.name, admin.timezone, Role.ADMIN, password))
     with unit_of_work(ctx.db) as uow:
         if uow.organizations.count() or uow.operator_tokens.count():
             raise Conflict(
                 "this database is initialized already (it has organizations); "
                 "use 'calsync org create' with the operator token, or point CALSYNC_DATABASE_URL elsewhere"
             )
-        organization = uow.organizations.add(name, frozenset({Module.EVENTS}), ctx.now())
-        person = people.add_checked(uow, organization.id, checked, ctx.now())
+        organization = uow.organizations.add(install.organization_name, frozenset({Module.EVENTS}), ctx.now())
+        person = people.add_checked(uow, organization.id, install.admin, ctx.now())
         secret = issue_operator_token(uow, label, ctx.now())
     return Initialized(organization, person, secret)
 
