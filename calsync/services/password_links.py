@@ -37,6 +37,9 @@ log = logging.getLogger("calsync.accounts")
 INVITE = "invite"
 RESET = "reset"
 LINK_PATH = "/set-password"
+RESET_PAUSE = dt.timedelta(minutes=1)
+"""At most one reset mail a minute per person: "forgot password" is open to anyone, so without this it could
+flood someone's inbox. A second request within the minute gets the same answer and sends nothing."""
 BAD_LINK = (
     "this link is not valid any more (used, expired or replaced by a newer one); "
     "ask for a new one at /forgot-password or ask your administrator"
@@ -180,6 +183,9 @@ def request_reset(ctx: ServiceContext, links: LinkSettings, email: str) -> _Pend
         person = found[0]
         organization = uow.organizations.get(person.organization_id)
         if organization is None or organization.disabled:
+            return None
+        last = uow.password_links.last_issued(person.id, RESET)
+        if last is not None and ctx.now() - last < RESET_PAUSE:
             return None
         return add_link(uow, links, person, organization.name, RESET, ctx.now())
 

@@ -43,6 +43,13 @@ class PasswordLinkRepository:
         )
         self.session.flush()
 
+    def last_issued(self, person_id: int, purpose: str) -> dt.datetime | None:
+        return self.session.scalar(
+            select(func.max(PasswordLinkRow.created_at)).where(
+                PasswordLinkRow.person_id == person_id, PasswordLinkRow.purpose == purpose
+            )
+        )
+
     def take(self, token_sha256: str, now: dt.datetime) -> int | None:
         """Use a link: the person it was for, if it exists, is unused and unexpired; then it (and every other open
         link of that person) is used. The row is locked so two concurrent uses cannot both succeed."""

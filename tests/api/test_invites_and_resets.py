@@ -198,3 +198,17 @@ def test_a_failing_mail_server_hands_the_link_to_the_admin(api: Api, data_dir: P
     assert response.status_code == 201
     invitation = response.json()["invitation"]
     assert invitation["delivery"] == "failed" and "127.0.0.1:1" in invitation["detail"] and invitation["url"]
+
+
+def test_forgot_password_mails_one_link_a_minute_per_person(
+    api: Api, clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone may ask, so asking again within a minute sends nothing more (same answer); after it, a new link."""
+    with caplog.at_level(logging.INFO, logger="calsync.mail"):
+        first = api.client.post("/api/v1/password/forgot", json={"email": "max@acme.test"})
+        second = api.client.post("/api/v1/password/forgot", json={"email": "max@acme.test"})
+        assert caplog.text.count("/set-password?token=") == 1
+        clock.advance(minutes=1)
+        api.client.post("/api/v1/password/forgot", json={"email": "max@acme.test"})
+    assert first.text == second.text
+    assert caplog.text.count("/set-password?token=") == 2
