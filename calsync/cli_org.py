@@ -7,20 +7,60 @@ token; over HTTP the same operations need an operator token (``/api/v1/organizat
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from types import ModuleType
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from calsync.cli import _fail, _runtime_or_exit, _safe_url, _settings, console, err, one_line_errors
+from calsync.config import Settings
 from calsync.core import validation
 from calsync.core.model import Operator
 from calsync.errors import Conflict
 from calsync.services.password_links import Delivery, Invitation
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _cli() -> ModuleType:
+    """calsync.cli, imported when a command runs (it imports this module to register the commands, so importing
+    it at the top would be circular, also under ``python -m calsync.cli``)."""
+    import calsync.cli
+
+    return calsync.cli
+
+
+def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """calsync.cli's one-line errors (exit 2 for bad input or settings), applied when the command runs."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        wrapped: Callable[P, R] = _cli().one_line_errors(func)
+        return wrapped(*args, **kwargs)
+
+    return wrapper
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    failure: typer.Exit = _cli()._fail(message, code)
+    return failure
+
+
+def _settings() -> Settings:
+    settings: Settings = _cli()._settings()
+    return settings
+
+
+def _safe_url(url: str) -> str:
+    return str(_cli()._safe_url(url))
+
 
 org_app = typer.Typer(help="Organizations of this installation: create, list, disable, enable.", no_args_is_help=True)
 
@@ -110,13 +150,13 @@ def init(
     except SQLAlchemyError as exc:
         first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["error"])[0]
         raise _fail(f"cannot use the database at {_safe_url(url)} ({first}); check CALSYNC_DATABASE_URL", 2) from None
-    console.print(
+    _cli().console.print(
         f"calsync initialized at {_safe_url(url)}: organization [bold]{escape(done.organization.name)}[/] "
         f"(id {done.organization.id}), administrator {escape(done.admin.email)}",
         highlight=False,
         soft_wrap=True,
     )
-    console.print(
+    _cli().console.print(
         "operator API token (shown once; it creates and disables organizations, and reads nothing else):",
         soft_wrap=True,
     )
@@ -127,9 +167,9 @@ def init(
 
 def _print_invitation(invitation: Invitation) -> None:
     if invitation.delivery is Delivery.SENT:
-        console.print(f"invitation mailed to {escape(invitation.email)}", highlight=False)
+        _cli().console.print(f"invitation mailed to {escape(invitation.email)}", highlight=False)
         return
-    console.print(
+    _cli().console.print(
         f"invitation for {escape(invitation.email)} not mailed ({escape(invitation.detail)}); "
         f"send them this link (works once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC):",
         highlight=False,
@@ -154,12 +194,12 @@ def org_create(
 
     settings = _settings()
     admin = NewAdmin(admin_email, admin_name or admin_email.partition("@")[0], admin_timezone)
-    with _runtime_or_exit(settings) as runtime:
+    with _cli()._runtime_or_exit(settings) as runtime:
         try:
             org, person, invitation = create_with_admin(runtime.service, runtime.links, CLI_OPERATOR, name, admin)
         except Conflict as exc:  # a taken name or email is bad input here: exit 2
             raise _fail(exc.message, 2) from None
-    console.print(
+    _cli().console.print(
         f"organization [bold]{escape(org.name)}[/] created (id {org.id}), administrator {escape(person.email)}",
         highlight=False,
         soft_wrap=True,
@@ -174,7 +214,7 @@ def org_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
     from calsync.services.organizations import list_organizations
 
     settings = _settings()
-    with _runtime_or_exit(settings) as runtime:
+    with _cli()._runtime_or_exit(settings) as runtime:
         found = list_organizations(runtime.service, CLI_OPERATOR)
     if as_json:
         rows = [
@@ -196,7 +236,7 @@ def org_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
         state = "enabled" if o.disabled_at is None else f"[red]disabled[/] {o.disabled_at:%Y-%m-%d %H:%M}"
         modules = ", ".join(sorted(m.value for m in o.modules)) or "none"
         table.add_row(str(o.id), escape(o.name), modules, f"{o.created_at:%Y-%m-%d}", state)
-    console.print(table, highlight=False)
+    _cli().console.print(table, highlight=False)
 
 
 def _switch(name: str, disabled: bool) -> None:
@@ -204,7 +244,7 @@ def _switch(name: str, disabled: bool) -> None:
     from calsync.services.organizations import find_organization, set_disabled
 
     settings = _settings()
-    with _runtime_or_exit(settings) as runtime:
+    with _cli()._runtime_or_exit(settings) as runtime:
         try:
             org = find_organization(runtime.service, CLI_OPERATOR, name)
         except NotFound as exc:  # a name that is not there is bad input: exit 2
@@ -212,16 +252,16 @@ def _switch(name: str, disabled: bool) -> None:
         was = org.disabled
         org = set_disabled(runtime.service, CLI_OPERATOR, org.id, disabled)
     if was == disabled:
-        console.print(f"organization {escape(org.name)} was {'disabled' if disabled else 'enabled'} already")
+        _cli().console.print(f"organization {escape(org.name)} was {'disabled' if disabled else 'enabled'} already")
     elif disabled:
-        console.print(
+        _cli().console.print(
             f"organization {escape(org.name)} disabled: its people cannot sign in or use the API, its calendars "
             "are not synced; nothing was deleted ('calsync org enable' undoes it)",
             highlight=False,
             soft_wrap=True,
         )
     else:
-        console.print(f"organization {escape(org.name)} enabled again", highlight=False)
+        _cli().console.print(f"organization {escape(org.name)} enabled again", highlight=False)
 
 
 @org_app.command("disable")
@@ -246,9 +286,9 @@ def org_token(label: Annotated[str, typer.Option(help="A label to recognise it b
     from calsync.services.organizations import new_operator_token
 
     settings = _settings()
-    with _runtime_or_exit(settings) as runtime:
+    with _cli()._runtime_or_exit(settings) as runtime:
         secret = new_operator_token(runtime.service, label)
-    err.print("operator API token (shown once):")
+    _cli().err.print("operator API token (shown once):")
     sys.stdout.write(secret + "\n")
     sys.stdout.flush()
 

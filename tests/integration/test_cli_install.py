@@ -178,3 +178,77 @@ def test_org_token_makes_another_operator_token(env: dict[str, str], password_fi
     from calsync.services.organizations import authenticate_operator
 
     assert token is not None and authenticate_operator(ServiceContext(db=database), token.group(0)) is not None
+
+
+def _own_terminal() -> None:
+    """In the child: a new session whose controlling terminal is the pty on stdin (getpass reads /dev/tty)."""
+    import fcntl
+    import os
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_init_asks_for_the_password_on_a_terminal(tmp_path: Path) -> None:
+    """Run as a real process on a pseudo-terminal: init prompts (hidden, twice) and the admin signs in with it."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    data = tmp_path / "tty"
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calsync.cli", "init", "--organization", "Acme", "--admin-email", "ada@acme.test"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, "CALSYNC_DATA_DIR": str(data), "CALSYNC_DATABASE_URL": ""},
+        close_fds=True,
+        preexec_fn=_own_terminal,  # noqa: PLW1509 (single-threaded child setup: a new session on the pty)
+    )
+    os.close(secondary)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {marker!r} within {timeout}s; got {seen!r}"
+            ready, _, _ = select.select([primary], [], [], left)
+            if ready:
+                try:
+                    seen += os.read(primary, 4096)
+                except OSError:  # the process ended and closed the terminal
+                    break
+
+    def type_when_echo_is_off(text: str) -> None:
+        """getpass turns echo off after printing the prompt; typing earlier would be echoed (and is not what
+        a person at a terminal does)."""
+        deadline = time.monotonic() + 30
+        while termios.tcgetattr(primary)[3] & termios.ECHO:
+            assert time.monotonic() < deadline, "the prompt never turned echo off"
+            time.sleep(0.01)
+        os.write(primary, text.encode() + b"\n")
+
+    try:
+        read_until(b"password for the administrator:")
+        type_when_echo_is_off(PASSWORD)
+        read_until(b"Repeat for confirmation:")
+        type_when_echo_is_off(PASSWORD)
+        read_until(b"cso_")
+        assert process.wait(timeout=60) == 0, seen
+    finally:
+        process.kill()
+        os.close(primary)
+    assert PASSWORD.encode() not in seen  # the prompt did not echo it
+    db = Database(Settings(data_dir=data).effective_database_url)
+    try:
+        assert auth.sign_in(ServiceContext(db=db), "ada@acme.test", PASSWORD).role.value == "admin"
+    finally:
+        db.dispose()
