@@ -518,6 +518,12 @@ def resync(
     raise typer.Exit(1 if failed else 0)
 
 
+# ---- install and organizations (issue 12): calsync/cli_org.py -----------------------------------------------------
+from calsync.cli_org import register as _register_org_commands  # noqa: E402  (needs the helpers above)
+
+_register_org_commands(app)
+
+
 def main() -> None:  # pragma: no cover - console script shim
     app()
 

@@ -76,6 +76,31 @@ class Settings(BaseSettings):
     webhook_base_url: str | None = Field(
         default=None, description="Public URL the providers post notifications to. Unset means base_url."
     )
+    # ---- installation: mail and set-password links (issue 12) ---------------------------------------------------
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail server for invitations and password resets: smtp://host:587 (STARTTLS when offered; "
+        "?starttls=require or ?starttls=never), smtps://host:465 (implicit TLS), optional user:password@ before the "
+        "host, ?ca_file=/path.pem to trust a private CA, ?timeout=seconds. Unset means mail is written to the log "
+        "instead (and an admin who adds a person gets the set-password link in the response).",
+    )
+    mail_from: str = Field(
+        default="calsync@localhost",
+        description="Sender of calsync's mail, e.g. 'calsync <calsync@example.org>'.",
+    )
+    invite_link_hours: float = Field(
+        default=72.0,
+        gt=0,
+        le=24 * 30,
+        description="How long the set-password link of an invitation (a new person) stays valid, in hours.",
+    )
+    reset_link_hours: float = Field(
+        default=1.0,
+        gt=0,
+        le=24 * 7,
+        description="How long a 'forgot password' link stays valid, in hours.",
+    )
+
     sql_echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
 
     # ---- password hashing (argon2id; the defaults are argon2-cffi's, RFC 9106 low-memory) ---------------------

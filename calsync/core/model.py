@@ -72,10 +72,16 @@ class Organization:
     name: str
     modules: frozenset[Module]
     created_at: dt.datetime
+    disabled_at: dt.datetime | None = None
 
     @property
     def events_enabled(self) -> bool:
         return Module.EVENTS in self.modules
+
+    @property
+    def disabled(self) -> bool:
+        """Disabled by an operator: its people cannot sign in and its calendars are not synced (nothing deleted)."""
+        return self.disabled_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,18 @@ class Principal:
     role: Role
     email: str
     timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """An operator's API token: runs the installation (creates and disables organizations, reads health).
+
+    Deliberately not a :class:`Principal`: it names no person and no organization, so no service that reads or
+    changes an organization's events, people or connections can be handed one (docs/api.md "Operators").
+    """
+
+    token_id: int
+    label: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,20 @@ from dataclasses import dataclass
 from calsync.core import validation
 from calsync.core.model import ApiTokenInfo, Person, Principal
 from calsync.core.permissions import can_manage_organization
-from calsync.errors import InvalidInput, NotAuthenticated, NotFound
+from calsync.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from calsync.services.access import deny
 from calsync.services.context import ServiceContext
 from calsync.services.uow import UnitOfWork, unit_of_work
 
 TOKEN_PREFIX = "cs_"
+OPERATOR_TOKEN_PREFIX = "cso_"
+"""Operator tokens (``calsync init``) look different, so logs and scanners tell them apart; they authenticate
+only on the operator endpoints (/api/v1/organizations), see :mod:`calsync.services.organizations`."""
+OPERATOR_ONLY = (
+    "an operator token manages organizations (/api/v1/organizations) and reads health only; it cannot read or "
+    "change an organization's events, people or connections: use a person's API token"
+)
+DISABLED = "your organization has been disabled by the operator of this calsync; ask them to enable it again"
 BAD_TOKEN = (
     "the API token is not valid; send 'Authorization: Bearer <token>' with a token from "
     "POST /api/v1/people/me/tokens (or ask an administrator for one)"
@@ -49,11 +57,24 @@ class IssuedToken:
     info: ApiTokenInfo
 
 
+def _require_enabled(uow: UnitOfWork, person: Person) -> None:
+    """People of an organization an operator disabled cannot sign in, nor use their tokens or sessions."""
+    organization = uow.organizations.get(person.organization_id)
+    if organization is None or organization.disabled:
+        raise PermissionDenied(DISABLED)
+
+
 def authenticate_token(ctx: ServiceContext, token: str) -> Principal:
+    if token.startswith(OPERATOR_TOKEN_PREFIX) and len(token) <= 200:
+        with unit_of_work(ctx.db, write=False) as uow:
+            operator = uow.operator_tokens.find(token_digest(token))
+        raise NotAuthenticated(BAD_TOKEN) if operator is None else PermissionDenied(OPERATOR_ONLY)
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise NotAuthenticated(BAD_TOKEN)
     with unit_of_work(ctx.db, write=False) as uow:
         person = uow.tokens.person_for(token_digest(token))
+        if person is not None:
+            _require_enabled(uow, person)
     if person is None:
         raise NotAuthenticated(BAD_TOKEN)
     return principal(person)
@@ -70,6 +91,8 @@ def sign_in(ctx: ServiceContext, email: str, password: str) -> Principal:
     person, password_hash = found if found is not None else (None, None)
     if not ctx.passwords.verify(password_hash, password) or person is None:
         raise NotAuthenticated(BAD_LOGIN)
+    with unit_of_work(ctx.db, write=False) as uow:
+        _require_enabled(uow, person)  # only after the password: an unknown email and a disabled one look alike
     return principal(person)
 
 
@@ -89,6 +112,8 @@ def principal_for_session(ctx: ServiceContext, person_id: int, fingerprint: str)
     with unit_of_work(ctx.db, write=False) as uow:
         person = uow.people.get(person_id)
         password_hash = uow.people.password_hash(person_id)
+        if person is not None:
+            _require_enabled(uow, person)
     if person is None or password_hash is None:
         raise expired
     if not secrets.compare_digest(session_fingerprint(password_hash), fingerprint):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from calsync.core import validation
@@ -11,7 +12,8 @@ from calsync.core.timezones import validate_zone
 from calsync.errors import NotFound
 from calsync.services.access import deny, organization_of
 from calsync.services.context import ServiceContext
-from calsync.services.uow import unit_of_work
+from calsync.services.passwords import Passwords
+from calsync.services.uow import UnitOfWork, unit_of_work
 
 
 @dataclass(frozen=True)
@@ -23,24 +25,48 @@ class NewPerson:
     password: str | None = None
 
 
+@dataclass(frozen=True)
+class CheckedPerson:
+    """A :class:`NewPerson` whose fields passed the checks, its password already hashed (argon2 is slow: it runs
+    before any transaction opens)."""
+
+    email: str
+    name: str
+    timezone: str
+    role: Role
+    password_hash: str | None
+
+
+def check(new: NewPerson, passwords: Passwords) -> CheckedPerson:
+    return CheckedPerson(
+        email=validation.email(new.email),
+        name=validation.required_text(new.name, field="name", max_length=validation.MAX_NAME),
+        timezone=validate_zone(new.timezone),
+        role=new.role,
+        password_hash=None if new.password is None else passwords.hash(validation.password(new.password)),
+    )
+
+
+def add_checked(uow: UnitOfWork, organization_id: int, person: CheckedPerson, now: dt.datetime) -> Person:
+    """Add a checked person inside the caller's unit of work (so an invitation link can commit with them)."""
+    if uow.organizations.get(organization_id) is None:
+        raise NotFound(f"no organization with id {organization_id}")
+    return uow.people.add(
+        organization_id=organization_id,
+        email=person.email,
+        name=person.name,
+        timezone=person.timezone,
+        role=person.role,
+        password_hash=person.password_hash,
+        now=now,
+    )
+
+
 def register(ctx: ServiceContext, organization_id: int, new: NewPerson) -> Person:
     """Bootstrap path (CLI, demo, tests): add a person to an organization without a caller to check."""
-    email = validation.email(new.email)
-    name = validation.required_text(new.name, field="name", max_length=validation.MAX_NAME)
-    timezone = validate_zone(new.timezone)
-    password_hash = None if new.password is None else ctx.passwords.hash(validation.password(new.password))
+    checked = check(new, ctx.passwords)
     with unit_of_work(ctx.db) as uow:
-        if uow.organizations.get(organization_id) is None:
-            raise NotFound(f"no organization with id {organization_id}")
-        return uow.people.add(
-            organization_id=organization_id,
-            email=email,
-            name=name,
-            timezone=timezone,
-            role=new.role,
-            password_hash=password_hash,
-            now=ctx.now(),
-        )
+        return add_checked(uow, organization_id, checked, ctx.now())
 
 
 def create_person(ctx: ServiceContext, actor: Principal, new: NewPerson) -> Person:

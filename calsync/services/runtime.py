@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -14,10 +15,12 @@ import httpx
 from calsync.config import Settings
 from calsync.crypto import TokenCipher
 from calsync.errors import ConfigurationError
+from calsync.mail import build_mailer
 from calsync.providers.config import ClientCredentials, GoogleEndpoints, MicrosoftEndpoints, ProviderConfig
 from calsync.providers.registry import Providers
 from calsync.services.connections import CalendarContext
 from calsync.services.context import Clock, ServiceContext, system_clock
+from calsync.services.password_links import LinkSettings
 from calsync.services.passwords import PasswordCost, Passwords
 from calsync.services.sync_bridge import answer_adopter
 from calsync.store.db import Database
@@ -59,6 +62,8 @@ class Runtime:
     calendar: CalendarContext
     limits: Limits
     engine: Engine
+    links: LinkSettings
+    """Set-password links and the mailer they go through (:mod:`calsync.services.password_links`)."""
 
     def worker(self, **overrides: object) -> Worker:
         """A worker on this runtime with the configured concurrency and lease (tests may override)."""
@@ -109,4 +114,15 @@ def build_runtime(
         ),
         adopt_answer=answer_adopter(service),
     )
-    return Runtime(settings, service, cipher, registry, tokens, calendar, limits, engine)
+    return Runtime(settings, service, cipher, registry, tokens, calendar, limits, engine, link_settings(settings))
+
+
+def link_settings(settings: Settings) -> LinkSettings:
+    """The mailer (SMTP, or the log when CALSYNC_SMTP_URL is unset) and the set-password links' lifetimes."""
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    return LinkSettings(
+        mailer=build_mailer(smtp_url, settings.mail_from),
+        base_url=settings.effective_base_url,
+        invite_ttl=dt.timedelta(hours=settings.invite_link_hours),
+        reset_ttl=dt.timedelta(hours=settings.reset_link_hours),
+    )

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from sqlalchemy.orm import Session
 
 from calsync.core.changes import Change
+from calsync.store.accounts import OperatorTokenRepository, PasswordLinkRepository
 from calsync.store.db import Database
 from calsync.store.events import EventRepository
 from calsync.store.organizations import OrganizationRepository
@@ -31,6 +32,8 @@ class UnitOfWork:
         self.tokens = TokenRepository(session)
         self.events = EventRepository(session)
         self.rsvps = RsvpRepository(session)
+        self.operator_tokens = OperatorTokenRepository(session)
+        self.password_links = PasswordLinkRepository(session)
         self.changes: list[Change] = []
 
     def record(self, change: Change) -> None:

@@ -60,6 +60,8 @@ class OrganizationRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """Set by an operator (``calsync org disable``): its people cannot sign in, its connections are not synced."""
 
 
 class OrganizationModuleRow(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from calsync.core.model import Module, Organization
@@ -27,6 +27,29 @@ class OrganizationRepository:
     def get(self, organization_id: int) -> Organization | None:
         row = self.session.get(OrganizationRow, organization_id)
         return None if row is None else self._domain(row)
+
+    def list_all(self) -> list[Organization]:
+        return [self._domain(row) for row in self.session.scalars(select(OrganizationRow).order_by(OrganizationRow.id))]
+
+    def by_name(self, name: str) -> Organization | None:
+        """The organization with this name, compared case-insensitively (names are unique that way)."""
+        row = self.session.scalar(
+            select(OrganizationRow).where(func.lower(OrganizationRow.name) == name.lower()).order_by(OrganizationRow.id)
+        )
+        return None if row is None else self._domain(row)
+
+    def count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(OrganizationRow)) or 0)
+
+    def set_disabled(self, organization_id: int, disabled_at: dt.datetime | None) -> Organization | None:
+        """Disable (a time) or enable again (``None``); an already disabled organization keeps its first time."""
+        row = self.session.get(OrganizationRow, organization_id, with_for_update=True)
+        if row is None:
+            return None
+        if disabled_at is None or row.disabled_at is None:
+            row.disabled_at = disabled_at
+            self.session.flush()
+        return self._domain(row)
 
     def set_module(self, organization_id: int, module: Module, enabled: bool, now: dt.datetime) -> bool:
         """Switch a module; returns True if that changed anything."""
@@ -51,4 +74,10 @@ class OrganizationRepository:
         return frozenset(rows)
 
     def _domain(self, row: OrganizationRow) -> Organization:
-        return Organization(id=row.id, name=row.name, modules=self._modules(row.id), created_at=row.created_at)
+        return Organization(
+            id=row.id,
+            name=row.name,
+            modules=self._modules(row.id),
+            created_at=row.created_at,
+            disabled_at=row.disabled_at,
+        )

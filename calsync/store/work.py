@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from calsync.core.connection import ConnectionStatus
+from calsync.store.models import OrganizationRow
 from calsync.store.sync_models import ConnectionRow, WorkerRow
 
 
@@ -42,6 +43,10 @@ class WorkRepository:
                 ConnectionRow.due_at.is_not(None),
                 ConnectionRow.due_at <= now,
                 or_(ConnectionRow.lease_until.is_(None), ConnectionRow.lease_until < now),
+                # an organization an operator disabled is not synced (its work waits; nothing is deleted)
+                ConnectionRow.organization_id.not_in(
+                    select(OrganizationRow.id).where(OrganizationRow.disabled_at.is_not(None))
+                ),
             )
             .order_by(ConnectionRow.due_at, ConnectionRow.id)
             .limit(limit)

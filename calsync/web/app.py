@@ -16,7 +16,7 @@ from calsync.services.context import Clock, system_clock
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
 from calsync.web import errors, pages
-from calsync.web.routes import connections, events, oauth, organizations, people, session, webhooks
+from calsync.web.routes import connections, events, oauth, organizations, password, people, session, webhooks
 from calsync.web.schemas import Health
 from calsync.web.sessions import SessionSigner, load_or_create_key
 
@@ -49,7 +49,14 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (organizations.router, people.router, events.router, session.router, connections.router):
+    for router in (
+        organizations.router,
+        people.router,
+        events.router,
+        session.router,
+        password.router,
+        connections.router,
+    ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(oauth.router)  # browser routes: /connect/{provider}, /oauth/{provider}/callback

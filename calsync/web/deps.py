@@ -11,10 +11,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from calsync.core.model import Principal
-from calsync.errors import NotAuthenticated
-from calsync.services import auth
+from calsync.core.model import Operator, Principal
+from calsync.errors import NotAuthenticated, PermissionDenied
+from calsync.services import auth, organizations
 from calsync.services.context import ServiceContext
+from calsync.services.password_links import LinkSettings
 from calsync.web.sessions import COOKIE, SessionSigner
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: POST /api/v1/people/me/tokens")
@@ -56,3 +57,39 @@ def current_principal(
 
 
 Actor = Annotated[Principal, Depends(current_principal)]
+
+
+NOT_OPERATOR = (
+    "only an operator token may manage organizations (the one 'calsync init' printed, or 'calsync org token'); "
+    "a person's token or session cannot"
+)
+
+
+def current_operator(
+    request: Request,
+    ctx: Ctx,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Operator:
+    """The operator behind ``Authorization: Bearer cso_…``. A person's valid token or session is 403, no valid
+    credentials 401: an operator endpoint says who may use it, and nothing else."""
+    if request.headers.get("authorization") is None and not cookie:
+        raise NotAuthenticated("authentication required: send 'Authorization: Bearer <operator token>'")
+    if bearer is not None:
+        operator = organizations.authenticate_operator(ctx, bearer.credentials)
+        if operator is not None:
+            return operator
+    current_principal(request, ctx, bearer, cookie)  # 401 for bad credentials, else a person: 403 below
+    raise PermissionDenied(NOT_OPERATOR)
+
+
+OperatorActor = Annotated[Operator, Depends(current_operator)]
+
+
+def link_settings(request: Request) -> LinkSettings:
+    value = request.app.state.runtime.links
+    assert isinstance(value, LinkSettings)
+    return value
+
+
+Links = Annotated[LinkSettings, Depends(link_settings)]

@@ -1,7 +1,7 @@
 """The API in-process (Starlette TestClient over ASGI) on a real SQLite file or PostgreSQL database.
 
 ``api`` holds a client and a token per role in organization "Acme" (Events on), plus an admin and an organizer
-in "Globex", so tests can show cross-organization access and every role.
+in "Globex", so tests can show cross-organization access and every role, and an operator token (``operator``).
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def api(database: Database, clock: Any, data_dir: Any) -> Iterator[Api]:
             ctx, org_id, people.NewPerson(email=email, name=key.title(), timezone=zone, role=role)
         )
         tokens[key] = auth.issue_token_unchecked(ctx, found[key].id, "test").secret
+    tokens["operator"] = organizations.new_operator_token(ctx, "test")  # an operator: no person, no organization
     app = create_app(Settings(data_dir=data_dir), database=database, clock=clock)
     with TestClient(app, raise_server_exceptions=True) as client:
         yield Api(client=client, tokens=tokens, people=found, ctx=ctx)

@@ -104,7 +104,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[str], seconds: float = 30.0) -> dict[str, str]:
+def _wait_healthy(url: str, process: subprocess.Popen[str], seconds: float = 120.0) -> dict[str, str]:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

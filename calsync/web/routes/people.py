@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from calsync.services import auth, people, rsvps
-from calsync.web.deps import Actor, Ctx
+from calsync.services import auth, password_links, people, rsvps
+from calsync.web.account_schemas import CreatedPersonOut, InvitationOut
+from calsync.web.deps import Actor, Ctx, Links
 from calsync.web.schemas import (
     EventOut,
     IssuedTokenOut,
@@ -73,12 +74,30 @@ def list_people(ctx: Ctx, actor: Actor) -> list[PersonOut]:
     return [PersonOut.of(p) for p in people.list_people(ctx, actor)]
 
 
-@router.post("", status_code=201, summary="Add a person to your organization (administrators)")
-def create_person(body: PersonIn, ctx: Ctx, actor: Actor) -> PersonOut:
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a person to your organization (administrators)",
+    description="Without a password, the person is invited: a one-time link to set their password is mailed, or "
+    "(no mail server configured, or it failed) returned here as invitation.url and written to the log.",
+)
+def create_person(body: PersonIn, ctx: Ctx, links: Links, actor: Actor) -> CreatedPersonOut:
     new = people.NewPerson(
         email=body.email, name=body.name, timezone=body.timezone, role=body.role, password=body.password
     )
-    return PersonOut.of(people.create_person(ctx, actor, new))
+    person, invitation = password_links.create_person(ctx, links, actor, new)
+    return CreatedPersonOut(
+        **PersonOut.of(person).model_dump(), invitation=None if invitation is None else InvitationOut.of(invitation)
+    )
+
+
+@router.post(
+    "/{person_id}/password-link",
+    status_code=201,
+    summary="Send a person a new one-time link to set their password (administrators)",
+)
+def send_password_link(person_id: int, ctx: Ctx, links: Links, actor: Actor) -> InvitationOut:
+    return InvitationOut.of(password_links.reinvite(ctx, links, actor, person_id))
 
 
 @router.get("/{person_id}", summary="One person of your organization")
