@@ -11,7 +11,7 @@ from calsync.core.timezones import validate_zone
 from calsync.errors import NotFound
 from calsync.services.access import deny, organization_of
 from calsync.services.context import ServiceContext
-from calsync.services.passwords import hash_password
+from calsync.services.passwords import check_password, hash_password
 from calsync.services.uow import unit_of_work
 
 
@@ -29,7 +29,9 @@ def register(ctx: ServiceContext, organization_id: int, new: NewPerson) -> Perso
     email = validation.email(new.email)
     name = validation.required_text(new.name, field="name", max_length=validation.MAX_NAME)
     timezone = validate_zone(new.timezone)
-    password_hash = None if new.password is None else hash_password(validation.password(new.password))
+    password_hash = (
+        None if new.password is None else hash_password(check_password(new.password, email=email, name=name))
+    )
     with unit_of_work(ctx.db) as uow:
         if uow.organizations.get(organization_id) is None:
             raise NotFound(f"no organization with id {organization_id}")
@@ -83,12 +85,11 @@ def update_me(
     *,
     name: str | None = None,
     timezone: str | None = None,
-    password: str | None = None,
 ) -> Person:
-    """Change your own name, zone or password. A new zone does not move existing events: events without their own
-    zone were fixed to the organizer's zone when they were created."""
+    """Change your own name or zone (a password: :func:`calsync.services.auth.change_password`, which needs the
+    current one). A new zone does not move existing events: events without their own zone were fixed to the
+    organizer's zone when they were created."""
     new_name = None if name is None else validation.required_text(name, field="name", max_length=validation.MAX_NAME)
     new_zone = None if timezone is None else validate_zone(timezone)
-    new_hash = None if password is None else hash_password(validation.password(password))
     with unit_of_work(ctx.db) as uow:
-        return uow.people.update(actor.person_id, name=new_name, timezone=new_zone, password_hash=new_hash)
+        return uow.people.update(actor.person_id, name=new_name, timezone=new_zone)

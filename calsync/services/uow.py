@@ -19,6 +19,7 @@ from calsync.store.events import EventRepository
 from calsync.store.organizations import OrganizationRepository
 from calsync.store.people import PersonRepository, TokenRepository
 from calsync.store.rsvps import RsvpRepository
+from calsync.store.sessions import SignInAttemptRepository, WebSessionRepository
 
 
 class UnitOfWork:
@@ -31,6 +32,8 @@ class UnitOfWork:
         self.tokens = TokenRepository(session)
         self.events = EventRepository(session)
         self.rsvps = RsvpRepository(session)
+        self.web_sessions = WebSessionRepository(session)
+        self.sign_in_attempts = SignInAttemptRepository(session)
         self.changes: list[Change] = []
 
     def record(self, change: Change) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from calsync.core.connection import Provider
 from calsync.core.model import Role
+from calsync.services.demo import DEMO_PASSWORD
 from calsync.store.connections import ConnectionRepository
 from tests.e2e.conftest import NO_PLAYWRIGHT, LiveServer, shot, sign_in
 
@@ -144,7 +145,7 @@ def test_keyboard_only_sign_in_and_rsvp(page: Any, live_server: LiveServer) -> N
     _tab_to(page, "#email")
     page.keyboard.type(live_server.email(Role.MEMBER))
     page.keyboard.press("Tab")
-    page.keyboard.type("calsync-demo")
+    page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/events")
     event = live_server.demo.events[4]  # All-hands: Max has not answered it

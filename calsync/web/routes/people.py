@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from calsync.services import auth, people, rsvps
-from calsync.web.deps import Actor, Ctx
+from calsync.web.client import client_address
+from calsync.web.deps import Actor, Ctx, current_session
 from calsync.web.schemas import (
     EventOut,
     IssuedTokenOut,
@@ -17,6 +18,7 @@ from calsync.web.schemas import (
     PersonOut,
     PersonPatchIn,
     RsvpOut,
+    SessionsEndedOut,
     TokenIn,
     TokenOut,
 )
@@ -33,9 +35,27 @@ def me(ctx: Ctx, actor: Actor) -> PersonOut:
     return PersonOut.of(people.me(ctx, actor))
 
 
-@router.patch("/me", summary="Change your name, time zone or password")
-def update_me(body: PersonPatchIn, ctx: Ctx, actor: Actor) -> PersonOut:
-    return PersonOut.of(people.update_me(ctx, actor, name=body.name, timezone=body.timezone, password=body.password))
+@router.patch(
+    "/me",
+    summary="Change your name, time zone or password (a new password needs current_password; other sessions end)",
+    responses={429: {"description": "Too many wrong current passwords; see Retry-After"}},
+)
+def update_me(body: PersonPatchIn, request: Request, ctx: Ctx, actor: Actor) -> PersonOut:
+    if body.password is not None:
+        auth.change_password(
+            ctx,
+            actor,
+            current=body.current_password,
+            new=body.password,
+            address=client_address(request),
+            keep_session=current_session(request),
+        )
+    return PersonOut.of(people.update_me(ctx, actor, name=body.name, timezone=body.timezone))
+
+
+@router.delete("/me/sessions", summary="Sign out everywhere: end all your sessions (API tokens stay)")
+def end_my_sessions(ctx: Ctx, actor: Actor) -> SessionsEndedOut:
+    return SessionsEndedOut(ended=auth.end_sessions(ctx, actor, actor.person_id))
 
 
 @router.get("/me/tokens", summary="Your API tokens (without their secrets)")
@@ -84,6 +104,11 @@ def create_person(body: PersonIn, ctx: Ctx, actor: Actor) -> PersonOut:
 @router.get("/{person_id}", summary="One person of your organization")
 def get_person(person_id: int, ctx: Ctx, actor: Actor) -> PersonOut:
     return PersonOut.of(people.get_person(ctx, actor, person_id))
+
+
+@router.delete("/{person_id}/sessions", summary="End every session of a person (administrators)")
+def end_sessions(person_id: int, ctx: Ctx, actor: Actor) -> SessionsEndedOut:
+    return SessionsEndedOut(ended=auth.end_sessions(ctx, actor, person_id))
 
 
 @router.post("/{person_id}/tokens", status_code=201, summary="Create an API token for a person (administrators)")
