@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from calsync.config import Settings
 from calsync.services import auth
@@ -202,3 +204,21 @@ def test_cross_site_sign_in_and_sign_out_are_refused(organizer: Api) -> None:
     browser, _ = _signed_in(organizer, "organizer")
     assert browser.delete("/api/v1/session", headers={"Origin": "https://evil.example"}).status_code == 403
     assert browser.get("/api/v1/people/me").status_code == 200
+
+
+def test_session_ids_are_stored_only_as_hashes_and_the_cookie_is_secure_on_https(
+    member: Api, database: Database, clock: Any, tmp_path: Path
+) -> None:
+    """The database holds the SHA-256 of the session id, never the id; behind https the cookie is Secure, always
+    HttpOnly and SameSite=Lax."""
+    settings = Settings(data_dir=tmp_path / "https", base_url="https://calsync.example")
+    app = create_app(settings, database=database, clock=clock)
+    client = TestClient(app, base_url="https://calsync.example")
+    signed = client.post("/api/v1/session", json={"email": "max@acme.test", "password": PASSWORD})
+    flags = signed.headers["set-cookie"].lower()
+    assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags
+    session_id = client.cookies["calsync_session"]
+    with database.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text("SELECT * FROM web_sessions")).all()]
+    assert hashlib.sha256(session_id.encode()).hexdigest() in {r[1] for r in rows}
+    assert not any(session_id in str(value) for row in rows for value in row)

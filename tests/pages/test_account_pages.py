@@ -9,7 +9,7 @@ import httpx
 from calsync.core.connection import Provider
 from calsync.core.model import Role
 from calsync.providers.config import ProviderConfig
-from calsync.services import connections
+from calsync.services import connections, people
 from calsync.services.auth import principal
 from calsync.services.demo import DEMO_PASSWORD
 from calsync.web.routes.oauth import BINDING_COOKIE
@@ -113,3 +113,16 @@ def test_a_cross_site_link_or_form_cannot_switch_the_calendar(live_site: Site, p
     pressed = browser.post("/connect/microsoft", page="/profile/calendar")
     assert pressed.status_code == 303 and BINDING_COOKIE in pressed.headers.get("set-cookie", "")
     assert COOKIE in browser.client.cookies
+
+
+def test_names_are_escaped_on_the_sessions_page(site: Site) -> None:
+    """A person whose name is markup is shown as text, never run as a script (Jinja2 autoescape)."""
+    people.register(
+        site.ctx,
+        site.demo.organization.id,
+        people.NewPerson(
+            email="x@example.org", name='<img src=x onerror="alert(1)">', timezone="UTC", role=Role.MEMBER
+        ),
+    )
+    html = site.browser(Role.ADMIN).get("/admin/sessions").text
+    assert "<img src=x" not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
