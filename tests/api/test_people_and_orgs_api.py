@@ -117,7 +117,7 @@ def test_session_cookie_sign_in_use_and_sign_out(api: Api) -> None:
 
 
 def test_session_key_file_is_owner_only(api: Api, data_dir: Path) -> None:
-    """The key that signs session cookies is created in the data directory with mode 0600."""
+    """The key the CSRF tokens are derived from is created in the data directory with mode 0600."""
     mode = stat.S_IMODE((data_dir / "session.key").stat().st_mode)
     assert mode == 0o600
 
