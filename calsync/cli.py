@@ -127,11 +127,11 @@ def _serve(settings: Settings, banner: Callable[[], None] | None = None, *, runt
     import uvicorn
 
     from calsync.services.runtime import build_runtime
-    from calsync.web.app import create_app
+    from calsync.web.app import create_app, server_config
 
     runtime = runtime or build_runtime(settings)
     app_ = create_app(settings, runtime=runtime)
-    config = uvicorn.Config(app_, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    config = server_config(app_, settings)
     server = uvicorn.Server(config)
     stop = threading.Event()
     worker = threading.Thread(target=runtime.worker().run, args=(stop,), name="calsync-worker", daemon=True)

@@ -7,9 +7,10 @@ free to build one per case (Starlette ``config.py`` and Warehouse ``config.py`` 
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -120,6 +121,43 @@ class Settings(BaseSettings):
             )
         return self
 
+    # ---- sign-in and sessions (issue 13) ----------------------------------------------------------------------
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For calsync believes: addresses or CIDRs, comma-separated "
+        "(e.g. '10.0.0.5,192.168.1.0/24'). Empty (the default) means no proxy is trusted and the client address "
+        "is the TCP peer's. Only the proxies in front of calsync belong here; the sign-in limiter counts per address.",
+    )
+    session_idle_minutes: int = Field(
+        default=720,
+        ge=5,
+        le=60 * 24 * 30,
+        description="A signed-in session unused for this long ends (the person signs in again).",
+    )
+    session_max_hours: int = Field(
+        default=14 * 24,
+        ge=1,
+        le=24 * 365,
+        description="A session ends this long after sign-in however much it is used.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        for part in _split(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CALSYNC_TRUSTED_PROXIES: {part!r} is not an IP address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The proxies whose forwarding headers are believed (empty: none)."""
+        return tuple(ipaddress.ip_network(part, strict=False) for part in _split(self.trusted_proxies))
+
     @property
     def effective_database_url(self) -> str:
         """The database URL in force: the configured one, or the SQLite file in the data directory."""
@@ -140,3 +178,7 @@ class Settings(BaseSettings):
         """Create the data directory (owner-only) if it does not exist yet, and return it."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self.data_dir
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -10,6 +10,7 @@ line; the worker loop decides from the class whether to retry.
     CalsyncError
     ├── InvalidInput              bad input from a person or a client: HTTP 400/422, CLI exit 2
     ├── NotAuthenticated          no or wrong credentials: HTTP 401
+    ├── TooManyAttempts           the sign-in limiter refused without checking (``retry_after`` seconds): HTTP 429
     ├── PermissionDenied          authenticated, but not allowed: HTTP 403
     │   └── FeatureDisabled       the organization's Events module is off: HTTP 403
     ├── NotFound                  no such thing (or not visible to the caller): HTTP 404
@@ -46,6 +47,14 @@ class InvalidInput(CalsyncError):
 
 class NotAuthenticated(CalsyncError):
     """No credentials, or credentials that match nobody."""
+
+
+class TooManyAttempts(CalsyncError):
+    """Too many failed sign-ins for this email (or from this address) lately; nothing was checked."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PermissionDenied(CalsyncError):

@@ -26,7 +26,7 @@ def main(base: str, sandbox: str) -> None:
         page = browser.new_context(ignore_https_errors=True, viewport={"width": 1000, "height": 900}).new_page()
         page.goto(f"{base}/signin")
         page.fill("input[name=email]", "max@example.org")
-        page.fill("input[name=password]", "calsync-demo")
+        page.fill("input[name=password]", "calsync-demo-events")
         page.click("button[type=submit]")
         page.goto(f"{base}/profile/calendar")
         page.click("text=Connect Google Calendar")

@@ -17,7 +17,7 @@ MAX_NAME = 200
 MAX_TITLE = 300
 MAX_LOCATION = 500
 MAX_DESCRIPTION = 20_000
-MIN_PASSWORD = 8
+MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 
 
@@ -48,9 +48,13 @@ def optional_text(value: str | None, *, field: str, max_length: int) -> str:
 
 
 def password(value: str, *, field: str = "password") -> str:
-    """A password long enough to be worth hashing."""
+    """The length bounds of a password; the whole policy is ``calsync.services.passwords.check_password``."""
     if len(value) < MIN_PASSWORD:
-        raise InvalidInput(f"{field} must be at least {MIN_PASSWORD} characters long", field=field)
+        raise InvalidInput(
+            f"{field} must be at least {MIN_PASSWORD} characters long; three or four unrelated words are easy to "
+            "remember and long enough",
+            field=field,
+        )
     if len(value) > MAX_PASSWORD:
         raise InvalidInput(f"{field} must be at most {MAX_PASSWORD} characters long", field=field)
     return value

@@ -15,7 +15,7 @@ from calsync.core.timezones import utc_to_wall
 from calsync.services import auth, events, organizations, people, rsvps
 from calsync.services.context import ServiceContext
 
-DEMO_PASSWORD = "calsync-demo"
+DEMO_PASSWORD = "calsync-demo-events"
 
 
 @dataclass(frozen=True)

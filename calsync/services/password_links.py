@@ -29,6 +29,7 @@ from calsync.mail import Mailer, MailError, Message
 from calsync.services import people
 from calsync.services.access import deny
 from calsync.services.context import ServiceContext
+from calsync.services.passwords import check_password
 from calsync.services.uow import UnitOfWork, unit_of_work
 
 log = logging.getLogger("calsync.accounts")
@@ -197,7 +198,7 @@ def deliver_quietly(links: LinkSettings, pending: _Pending | None) -> None:
 def set_password(ctx: ServiceContext, secret: str, password: str) -> Person:
     """Use a link: set the password of the person it was made for. A used, expired, replaced or unknown link is
     :class:`InvalidInput` with the same message; so is a link of a person whose organization is disabled."""
-    password_hash = ctx.passwords.hash(validation.password(password))
+    validation.password(password)
     if not secret or len(secret) > 200:
         raise InvalidInput(BAD_LINK, field="token")
     with unit_of_work(ctx.db) as uow:
@@ -206,4 +207,8 @@ def set_password(ctx: ServiceContext, secret: str, password: str) -> Person:
         organization = None if person is None else uow.organizations.get(person.organization_id)
         if person is None or organization is None or organization.disabled:
             raise InvalidInput(BAD_LINK, field="token")
+        # The policy needs the person's email and name; a refusal rolls the transaction back, so the link stays.
+        password_hash = ctx.passwords.hash(check_password(password, email=person.email, name=person.name))
+        # A new password ends every session the person had (as changing it does: services.auth.change_password).
+        uow.web_sessions.delete_for_person(person.id)
         return uow.people.update(person.id, password_hash=password_hash)

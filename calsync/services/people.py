@@ -12,7 +12,7 @@ from calsync.core.timezones import validate_zone
 from calsync.errors import NotFound
 from calsync.services.access import deny, organization_of
 from calsync.services.context import ServiceContext
-from calsync.services.passwords import Passwords
+from calsync.services.passwords import Passwords, check_password
 from calsync.services.uow import UnitOfWork, unit_of_work
 
 
@@ -38,12 +38,18 @@ class CheckedPerson:
 
 
 def check(new: NewPerson, passwords: Passwords) -> CheckedPerson:
+    """The checks every way of adding a person makes; a password must pass the one policy
+    (:func:`calsync.services.passwords.check_password`)."""
+    email = validation.email(new.email)
+    name = validation.required_text(new.name, field="name", max_length=validation.MAX_NAME)
     return CheckedPerson(
-        email=validation.email(new.email),
-        name=validation.required_text(new.name, field="name", max_length=validation.MAX_NAME),
+        email=email,
+        name=name,
         timezone=validate_zone(new.timezone),
         role=new.role,
-        password_hash=None if new.password is None else passwords.hash(validation.password(new.password)),
+        password_hash=None
+        if new.password is None
+        else passwords.hash(check_password(new.password, email=email, name=name)),
     )
 
 
@@ -108,12 +114,11 @@ def update_me(
     *,
     name: str | None = None,
     timezone: str | None = None,
-    password: str | None = None,
 ) -> Person:
-    """Change your own name, zone or password. A new zone does not move existing events: events without their own
-    zone were fixed to the organizer's zone when they were created."""
+    """Change your own name or zone (a password: :func:`calsync.services.auth.change_password`, which needs the
+    current one). A new zone does not move existing events: events without their own zone were fixed to the
+    organizer's zone when they were created."""
     new_name = None if name is None else validation.required_text(name, field="name", max_length=validation.MAX_NAME)
     new_zone = None if timezone is None else validate_zone(timezone)
-    new_hash = None if password is None else ctx.passwords.hash(validation.password(password))
     with unit_of_work(ctx.db) as uow:
-        return uow.people.update(actor.person_id, name=new_name, timezone=new_zone, password_hash=new_hash)
+        return uow.people.update(actor.person_id, name=new_name, timezone=new_zone)

@@ -20,6 +20,7 @@ from calsync.store.events import EventRepository
 from calsync.store.organizations import OrganizationRepository
 from calsync.store.people import PersonRepository, TokenRepository
 from calsync.store.rsvps import RsvpRepository
+from calsync.store.sessions import SignInAttemptRepository, WebSessionRepository
 
 
 class UnitOfWork:
@@ -34,6 +35,8 @@ class UnitOfWork:
         self.rsvps = RsvpRepository(session)
         self.operator_tokens = OperatorTokenRepository(session)
         self.password_links = PasswordLinkRepository(session)
+        self.web_sessions = WebSessionRepository(session)
+        self.sign_in_attempts = SignInAttemptRepository(session)
         self.changes: list[Change] = []
 
     def record(self, change: Change) -> None:

@@ -1,8 +1,8 @@
 """The store: SQLAlchemy tables and the repositories that query them. See docs/architecture.md.
 
-The table modules are imported here so ``Base.metadata`` always holds every table (Alembic, schema checks).
+Every table module is imported here so ``Base.metadata`` always holds every table (Alembic, schema checks).
 """
 
-from calsync.store import account_models, models, sync_models
+from calsync.store import account_models, auth_models, models, sync_models
 
-__all__ = ["account_models", "models", "sync_models"]
+__all__ = ["account_models", "auth_models", "models", "sync_models"]

@@ -6,19 +6,25 @@ migrations are *not* applied (``calsync db upgrade``, ``serve`` and ``demo`` do 
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import urllib.parse
+
+import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from calsync import __version__
 from calsync.config import Settings
+from calsync.services.auth import SessionPolicy
 from calsync.services.context import Clock, system_clock
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
 from calsync.web import errors, pages
 from calsync.web.routes import connections, events, oauth, organizations, password, people, session, webhooks
 from calsync.web.schemas import Health
-from calsync.web.sessions import SessionSigner, load_or_create_key
+from calsync.web.sessions import load_or_create_key
 
 API_PREFIX = "/api/v1"
 
@@ -44,8 +50,16 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.ctx = runtime.service
-    app.state.signer = SessionSigner(load_or_create_key(settings.ensure_data_dir()))
+    key = load_or_create_key(settings.ensure_data_dir())
+    app.state.csrf_key = hashlib.sha256(b"calsync-csrf|" + key).digest()
     app.state.secure_cookies = settings.effective_base_url.startswith("https://")
+    public = urllib.parse.urlsplit(settings.effective_base_url)
+    app.state.public_origin = f"{public.scheme}://{public.netloc}".lower()
+    app.state.trusted_proxies = settings.trusted_proxy_networks
+    app.state.session_policy = SessionPolicy(
+        idle=dt.timedelta(minutes=settings.session_idle_minutes),
+        lifetime=dt.timedelta(hours=settings.session_max_hours),
+    )
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -71,3 +85,17 @@ def create_app(
         return Health(status="ok", database=db.dialect)
 
     return app
+
+
+def server_config(app: FastAPI, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
+    """How ``calsync serve`` runs the app under uvicorn. uvicorn's own proxy-header handling is off: by default it
+    believes ``X-Forwarded-For`` from 127.0.0.1 and rewrites the client address before calsync sees it, which let
+    anyone on the host (or any local reverse proxy passing the header through) pose as a new client per request.
+    calsync reads forwarding headers itself, only from ``CALSYNC_TRUSTED_PROXIES`` (:mod:`calsync.web.client`)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port if port is None else port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )

@@ -1,4 +1,5 @@
-"""CSRF protection for the pages' forms: a token bound to the browser and to the session, checked on every POST.
+"""CSRF protection: the pages' forms carry a token bound to the browser and the session, checked on every POST;
+the API's cookie-authenticated unsafe calls need the ``X-CSRF-Token`` header or a same-origin ``Origin``.
 
 Why both: the session cookie is SameSite=Lax, which already stops most cross-site form posts, but Lax is a
 browser policy, not a server check, and the sign-in form has no session at all (login CSRF would sign a victim
@@ -14,6 +15,14 @@ signing in or out changes every token: a form rendered before sign-in cannot be 
 
 The binding cookie is rotated at sign-in and sign-out (together with the fresh session value) so nothing an
 attacker planted before sign-in survives it (no session fixation).
+
+**The API.** A request authenticated by the session cookie (not a Bearer token) with an unsafe method (POST, PUT,
+PATCH, DELETE) is accepted only if its ``Origin`` is calsync's own (the public URL's, or the request's own
+scheme and host), or it carries ``X-CSRF-Token: HMAC-SHA256(key, "api|" + session cookie)``, which
+``POST /api/v1/session`` returns in that header and ``GET /api/v1/session`` in its body. A cross-site form or
+``fetch`` cannot do either: browsers always send the attacker's ``Origin`` on cross-site POSTs, and the token
+needs the HttpOnly cookie. Bearer-token calls are not affected (a browser never adds that header by itself). The
+same ``Origin`` rule refuses a cross-site ``POST /api/v1/session`` (login CSRF).
 """
 
 from __future__ import annotations
@@ -21,14 +30,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import urllib.parse
 
 from fastapi import Request, Response
 
 from calsync.errors import PermissionDenied
-from calsync.web.sessions import COOKIE, MAX_AGE_SECONDS
+from calsync.web.sessions import COOKIE, session_policy
 
 BINDING_COOKIE = "calsync_csrf"
 FIELD = "csrf_token"
+HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_REFUSED = (
+    "this request is authenticated by the session cookie but did not come from a calsync page: send the "
+    "X-CSRF-Token header (from POST /api/v1/session or GET /api/v1/session), or use 'Authorization: Bearer <api token>'"
+)
+CROSS_SITE_SIGN_IN = "signing in from another site is not allowed; sign in on calsync's own page"
 REFUSED = (
     "This form could not be accepted: it expired or did not come from a calsync page. "
     "Go back, reload the page and try again."
@@ -91,7 +108,7 @@ def set_binding_cookie(request: Request, response: Response) -> None:
         response.set_cookie(
             BINDING_COOKIE,
             fresh,
-            max_age=MAX_AGE_SECONDS,
+            max_age=int(session_policy(request).lifetime.total_seconds()),
             httponly=True,
             samesite="lax",
             secure=bool(request.app.state.secure_cookies),
@@ -102,3 +119,47 @@ def set_binding_cookie(request: Request, response: Response) -> None:
 def rotate(request: Request) -> None:
     """A new binding for this browser (at sign-in and sign-out); the response must then carry it."""
     request.state.csrf_binding = new_binding()
+
+
+def key_of(request: Request) -> bytes:
+    """The CSRF HMAC key (derived from the session key file at start-up, so tokens survive restarts)."""
+    key = request.app.state.csrf_key
+    assert isinstance(key, bytes)
+    return key
+
+
+def api_token(key: bytes, session: str) -> str:
+    """The ``X-CSRF-Token`` value for API calls made with this session cookie."""
+    return hmac.new(key, f"api|{session}".encode(), hashlib.sha256).hexdigest()
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request) -> bool | None:
+    """Whether the request's ``Origin`` is calsync's own; None when it sent none."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return None
+    own = {_origin(str(request.base_url)), str(request.app.state.public_origin)}
+    return origin.strip().lower() in own
+
+
+def check_api(request: Request, session: str) -> None:
+    """Refuse an unsafe cookie-authenticated API call that is neither same-origin nor carries the header token."""
+    if request.method in SAFE_METHODS:
+        return
+    if same_origin(request):
+        return
+    submitted = request.headers.get(HEADER)
+    if submitted and hmac.compare_digest(api_token(key_of(request), session), submitted):
+        return
+    raise CsrfRefused(API_REFUSED)
+
+
+def check_sign_in_origin(request: Request) -> None:
+    """``POST /api/v1/session`` from another site's page is refused (no login CSRF); programs send no Origin."""
+    if same_origin(request) is False:
+        raise CsrfRefused(CROSS_SITE_SIGN_IN)

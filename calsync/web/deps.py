@@ -1,7 +1,12 @@
 """Request dependencies: the service context and the authenticated caller.
 
-A request authenticates with ``Authorization: Bearer <api token>`` or, for the pages, the signed session cookie.
-A bearer header wins when both are present. Neither means 401 with a message that says how to authenticate.
+A request authenticates with ``Authorization: Bearer <api token>`` or, for the pages, the session cookie (a
+random id naming a server-side session, :mod:`calsync.services.auth`). A bearer header wins when both are
+present. Neither means 401 with a message that says how to authenticate.
+
+A cookie-authenticated call with an unsafe method must also pass the API's CSRF check (same-origin ``Origin`` or
+the ``X-CSRF-Token`` header, :func:`calsync.web.csrf.check_api`): the browser sends the cookie on other sites'
+requests too, the Bearer header it never adds by itself.
 """
 
 from __future__ import annotations
@@ -16,10 +21,16 @@ from calsync.errors import NotAuthenticated, PermissionDenied
 from calsync.services import auth, organizations
 from calsync.services.context import ServiceContext
 from calsync.services.password_links import LinkSettings
-from calsync.web.sessions import COOKIE, SessionSigner
+from calsync.web import csrf
+from calsync.web.sessions import COOKIE, session_policy
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: POST /api/v1/people/me/tokens")
-_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="Set by POST /api/v1/session")
+_cookie = APIKeyCookie(
+    name=COOKIE,
+    auto_error=False,
+    description="Set by POST /api/v1/session. Unsafe methods also need the X-CSRF-Token header it returns "
+    "(or a same-origin Origin).",
+)
 
 MISSING = "authentication required: send 'Authorization: Bearer <api token>', or sign in with POST /api/v1/session"
 
@@ -28,12 +39,6 @@ def service_context(request: Request) -> ServiceContext:
     ctx = request.app.state.ctx
     assert isinstance(ctx, ServiceContext)
     return ctx
-
-
-def signer(request: Request) -> SessionSigner:
-    value = request.app.state.signer
-    assert isinstance(value, SessionSigner)
-    return value
 
 
 Ctx = Annotated[ServiceContext, Depends(service_context)]
@@ -51,9 +56,17 @@ def current_principal(
             raise NotAuthenticated("the Authorization header must be 'Bearer <api token>'")
         return auth.authenticate_token(ctx, bearer.credentials)
     if cookie:
-        person_id, fingerprint = signer(request).loads(cookie)
-        return auth.principal_for_session(ctx, person_id, fingerprint)
+        actor = auth.session_principal(ctx, cookie, session_policy(request))
+        csrf.check_api(request, cookie)
+        request.state.session_id = cookie
+        return actor
     raise NotAuthenticated(MISSING)
+
+
+def current_session(request: Request) -> str | None:
+    """The session id the caller authenticated with (None for a Bearer token); after :func:`current_principal`."""
+    value = getattr(request.state, "session_id", None)
+    return value if isinstance(value, str) else None
 
 
 Actor = Annotated[Principal, Depends(current_principal)]

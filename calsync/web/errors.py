@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 STATUS: list[tuple[type[errors.CalsyncError], int, str]] = [
     (errors.InvalidInput, 422, "invalid_input"),
     (errors.NotAuthenticated, 401, "not_authenticated"),
+    (errors.TooManyAttempts, 429, "too_many_attempts"),
     (errors.FeatureDisabled, 403, "feature_disabled"),
     (errors.PermissionDenied, 403, "permission_denied"),
     (errors.NotFound, 404, "not_found"),
@@ -96,6 +97,8 @@ def _calsync_error(_request: Request, exc: Exception) -> JSONResponse:
     field = exc.field if isinstance(exc, errors.InvalidInput) else None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     message = exc.message
+    if isinstance(exc, errors.TooManyAttempts):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     if isinstance(exc, errors.ProviderError):
         message = provider_message(exc)
         log.warning("provider error answered %s: %s", status, exc.message)

@@ -86,7 +86,12 @@ class PersonIn(Request):
 class PersonPatchIn(Request):
     name: str | None = None
     timezone: str | None = Field(default=None, description="IANA zone. Existing events do not move.")
-    password: str | None = None
+    password: str | None = Field(
+        default=None,
+        description="A new password (12+ characters, not easy to guess, not your email or name). Needs "
+        "current_password when you have one; ends every other session of yours.",
+    )
+    current_password: str | None = Field(default=None, description="Your current password, to change it.")
 
 
 class TokenIn(Request):
@@ -111,6 +116,18 @@ class IssuedTokenOut(TokenOut):
 class SessionIn(Request):
     email: str
     password: str
+
+
+class SessionOut(BaseModel):
+    person: PersonOut
+    csrf_token: str | None = Field(
+        description="Send as X-CSRF-Token on unsafe calls authenticated by the session cookie (null for a Bearer "
+        "token, which needs none)."
+    )
+
+
+class SessionsEndedOut(BaseModel):
+    ended: int = Field(description="How many sessions ended (API tokens are not affected).")
 
 
 # --- events --------------------------------------------------------------------------------------------------

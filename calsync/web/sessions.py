@@ -1,9 +1,12 @@
-"""Signed session cookies for the pages of a later issue, and the key file that signs them.
+"""The session cookie, and the key file the CSRF tokens are derived from.
+
+The cookie (``calsync_session``) holds a random 256-bit session id and nothing else; the session itself is a row on
+the server (:mod:`calsync.services.auth`), so signing out, a password change or an administrator ends it for every
+copy of the cookie. It is HttpOnly, SameSite=Lax, Secure when the public URL is https, and lives as long as the
+absolute session lifetime (``CALSYNC_SESSION_MAX_HOURS``); the idle limit is enforced on the server.
 
 The key is 32 random bytes in ``<data_dir>/session.key``, created owner-only (0600) on first run and refused if
-anyone else can read it. The cookie holds the person's id and a fingerprint of their password hash, signed and
-time-stamped (itsdangerous); it is HttpOnly, SameSite=Lax (so other sites' forms cannot send it), and Secure when
-the public URL is https. Changing the password ends every session.
+anyone else can read it. It keys the CSRF tokens (:mod:`calsync.web.csrf`).
 """
 
 from __future__ import annotations
@@ -12,20 +15,19 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from fastapi import Request
 from starlette.responses import Response
 
-from calsync.errors import ConfigurationError, NotAuthenticated
+from calsync.errors import ConfigurationError
+from calsync.services.auth import SessionPolicy
 
 COOKIE = "calsync_session"
-MAX_AGE_SECONDS = 14 * 24 * 3600
 KEY_FILE = "session.key"
 
 
 def load_or_create_key(data_dir: Path) -> bytes:
-    """The session signing key, created on first run with mode 0600."""
+    """The key file's secret, created on first run with mode 0600."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = data_dir / KEY_FILE
     try:
@@ -44,23 +46,26 @@ def load_or_create_key(data_dir: Path) -> bytes:
     return key.encode()
 
 
-class SessionSigner:
-    def __init__(self, key: bytes) -> None:
-        self._serializer = URLSafeTimedSerializer(key, salt="calsync-session")
-
-    def dumps(self, person_id: int, fingerprint: str) -> str:
-        return self._serializer.dumps({"p": person_id, "f": fingerprint})
-
-    def loads(self, cookie: str) -> tuple[int, str]:
-        """The (person id, fingerprint) a cookie carries, or :class:`NotAuthenticated`."""
-        try:
-            data: Any = self._serializer.loads(cookie, max_age=MAX_AGE_SECONDS)
-            person_id, fingerprint = int(data["p"]), str(data["f"])
-        except (BadSignature, KeyError, TypeError, ValueError):
-            raise NotAuthenticated("your session is not valid or has expired; sign in again") from None
-        return person_id, fingerprint
+def session_policy(request: Request) -> SessionPolicy:
+    value = request.app.state.session_policy
+    assert isinstance(value, SessionPolicy)
+    return value
 
 
-def set_session_cookie(response: Response, value: str, *, secure: bool) -> None:
+def set_session_cookie(request: Request, response: Response, session_id: str) -> None:
     """The session cookie, the same for the API and the pages: HttpOnly, SameSite=Lax, Secure on https."""
-    response.set_cookie(COOKIE, value, max_age=MAX_AGE_SECONDS, httponly=True, samesite="lax", secure=secure, path="/")
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        max_age=int(session_policy(request).lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=bool(request.app.state.secure_cookies),
+        path="/",
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="lax", secure=bool(request.app.state.secure_cookies)
+    )

@@ -71,7 +71,8 @@ def _set_password(client: TestClient, url: str) -> None:
 def _admin_token(client: TestClient, email: str) -> str:
     r = client.post("/api/v1/session", json={"email": email, "password": PASSWORD})
     assert r.status_code == 200, r.text
-    t = client.post("/api/v1/people/me/tokens", json={"label": "admin"})
+    csrf = r.headers["X-CSRF-Token"]
+    t = client.post("/api/v1/people/me/tokens", json={"label": "admin"}, headers={"X-CSRF-Token": csrf})
     client.cookies.clear()
     assert t.status_code == 201, t.text
     return str(t.json()["token"])

@@ -39,7 +39,7 @@ def test_admin_creates_people_and_conflicts_are_409(api: Api, snapshot: Any) -> 
         ("admin", {"email": "not-an-email", "name": "X", "timezone": "UTC"}, 422, "not an email address"),
         ("admin", {"email": "x@acme.test", "name": "X", "timezone": "Moon/Base"}, 422, "not a known IANA"),
         ("admin", {"email": "x@acme.test", "name": "X", "timezone": "UTC", "role": "boss"}, 422, "role:"),
-        ("admin", {"email": "x@acme.test", "name": "X", "timezone": "UTC", "password": "short"}, 422, "at least 8"),
+        ("admin", {"email": "x@acme.test", "name": "X", "timezone": "UTC", "password": "short"}, 422, "at least 12"),
         ("organizer", {"email": "x@acme.test", "name": "X", "timezone": "UTC"}, 403, "only administrators"),
     ]
     for who, body, status, words in cases:
@@ -101,11 +101,15 @@ def test_session_cookie_sign_in_use_and_sign_out(api: Api) -> None:
     set_cookie = signed.headers["set-cookie"].lower()
     assert "httponly" in set_cookie and "samesite=lax" in set_cookie
     assert client.get("/api/v1/people/me").json()["email"] == "max@acme.test"
-    assert client.delete("/api/v1/session").status_code == 204
+    token = signed.headers["x-csrf-token"]
+    assert client.delete("/api/v1/session", headers={"X-CSRF-Token": token}).status_code == 204
     assert client.get("/api/v1/people/me").status_code == 401
     client.post("/api/v1/session", json={"email": "max@acme.test", "password": "first password"})
     assert client.get("/api/v1/people/me").status_code == 200
-    api.patch("member", "/api/v1/people/me", {"password": "second password"})
+    changed = api.patch(
+        "member", "/api/v1/people/me", {"password": "second password", "current_password": "first password"}
+    )
+    assert changed.status_code == 200, changed.text
     ended = client.get("/api/v1/people/me")
     assert ended.status_code == 401 and "sign in again" in error_of(ended)["message"]
     client.cookies.set("calsync_session", "forged.value.here")
@@ -113,7 +117,7 @@ def test_session_cookie_sign_in_use_and_sign_out(api: Api) -> None:
 
 
 def test_session_key_file_is_owner_only(api: Api, data_dir: Path) -> None:
-    """The key that signs session cookies is created in the data directory with mode 0600."""
+    """The key the CSRF tokens are derived from is created in the data directory with mode 0600."""
     mode = stat.S_IMODE((data_dir / "session.key").stat().st_mode)
     assert mode == 0o600
 

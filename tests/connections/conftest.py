@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +38,7 @@ from calsync.web.routes.oauth import BINDING_COOKIE
 
 BASE_URL = "http://127.0.0.1:8000"  # the redirect URIs registered in the sandbox (tests/conftest.py) live here
 PASSWORD = "correct horse battery"
+CSRF_TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 PROVIDERS = [pytest.param(Provider.GOOGLE, id="google"), pytest.param(Provider.MICROSOFT, id="microsoft")]
 
 
@@ -129,6 +131,15 @@ class World:
     def sign_in(self, browser: TestClient, who: str) -> None:
         r = browser.post("/api/v1/session", json={"email": self.people[who].email, "password": PASSWORD})
         assert r.status_code == 200, r.text
+
+    def press_connect(self, browser: TestClient, provider: Provider | str, query: str = "") -> httpx.Response:
+        """Press Connect on Profile → Calendar: the form POST with the page's CSRF token (what a browser sends)."""
+        page = browser.get("/profile/calendar")
+        assert page.status_code == 200, page.text[:300]
+        token = CSRF_TOKEN.search(page.text)
+        assert token, "Profile → Calendar has no CSRF token"
+        name = provider.value if isinstance(provider, Provider) else provider
+        return browser.post(f"/connect/{name}{query}", data={"csrf_token": token.group(1)})
 
     def status(self, who: str, browser: TestClient | None = None) -> dict[str, Any]:
         client = browser or self.browser()

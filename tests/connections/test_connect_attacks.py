@@ -17,7 +17,7 @@ from calsync.core.model import Module
 from calsync.services import organizations
 from calsync.services.auth import principal
 from calsync.store.sync_models import ConnectionLogRow, ConnectionRow
-from tests.connections.conftest import BASE_URL, World, build_test_runtime, query_of
+from tests.connections.conftest import BASE_URL, CSRF_TOKEN, World, build_test_runtime, query_of
 
 TABLES = (ConnectionRow.__tablename__, ConnectionLogRow.__tablename__)
 
@@ -36,8 +36,9 @@ def refused(response: httpx.Response, *phrases: str, status: int = 400) -> None:
         assert phrase in response.text, response.text
 
 
-def test_forged_state_is_refused(world: World, provider: Provider, stored: Callable[[], Any],
-                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_forged_state_is_refused(
+    world: World, provider: Provider, stored: Callable[[], Any], caplog: pytest.LogCaptureFixture
+) -> None:
     """A callback with a state calsync never issued is refused as unknown or forged; nothing is stored."""
     browser = world.browser()
     world.start(browser, "ann", provider)
@@ -154,8 +155,8 @@ def test_redirect_targets_in_parameters_are_ignored(world: World, provider: Prov
     evil = "https://evil.example/steal"
     browser = world.browser()
     world.sign_in(browser, "ann")
-    r = browser.get(f"/connect/{provider.value}?" + urlencode({"next": evil, "redirect_uri": evil}))
-    assert r.status_code == 302 and "evil.example" not in r.headers["location"]
+    r = world.press_connect(browser, provider, "?" + urlencode({"next": evil, "redirect_uri": evil}))
+    assert r.status_code == 303 and "evil.example" not in r.headers["location"]
     assert query_of(r.headers["location"])["redirect_uri"] == f"{BASE_URL}/oauth/{provider.value}/callback"
     callback = world.authorize(r.headers["location"])
     done = browser.get(callback + "&" + urlencode({"next": evil, "return_to": evil, "redirect_uri": evil}))
@@ -168,7 +169,7 @@ def test_unknown_provider_is_refused(world: World) -> None:
     r = browser.post("/api/v1/me/calendar/connect", json={"provider": "yahoo"}, headers=world.h("ann"))
     assert r.status_code == 422 and "use 'google' or 'microsoft'" in r.json()["error"]["message"]
     world.sign_in(browser, "ann")
-    refused(browser.get("/connect/yahoo"), "use &#x27;google&#x27; or &#x27;microsoft&#x27;")
+    refused(world.press_connect(browser, "yahoo"), "use &#x27;google&#x27; or &#x27;microsoft&#x27;")
     refused(browser.get("/oauth/yahoo/callback?state=x&code=y"), "unknown calendar provider")
 
 
@@ -182,11 +183,16 @@ def test_events_module_off_is_403(world: World, provider: Provider) -> None:
 
 
 def test_events_module_turned_off_blocks_the_browser_route(world: World, provider: Provider) -> None:
-    """After an admin turns Events off, GET /connect/{provider} is a 403 page that says so."""
+    """After an admin turns Events off, pressing Connect is a 403 page that says so."""
     browser = world.browser()
     world.sign_in(browser, "ann")
+    page = browser.get("/profile/calendar")
+    token = CSRF_TOKEN.search(page.text)
+    assert token
     organizations.set_module(world.runtime.service, principal(world.people["ada"]), Module.EVENTS, False)
-    refused(browser.get(f"/connect/{provider.value}"), "Events module", status=403)
+    refused(
+        browser.post(f"/connect/{provider.value}", data={"csrf_token": token.group(1)}), "Events module", status=403
+    )
 
 
 def test_reading_or_changing_someone_elses_connection(world: World, provider: Provider) -> None:
@@ -214,9 +220,7 @@ def test_reading_or_changing_someone_elses_connection(world: World, provider: Pr
     assert not any(token in body for token in world.issued_tokens())
 
 
-def test_provider_answer_missing_fields_is_refused(
-    world: World, provider: Provider, stored: Callable[[], Any]
-) -> None:
+def test_provider_answer_missing_fields_is_refused(world: World, provider: Provider, stored: Callable[[], Any]) -> None:
     """A calendar list whose items lack their ids (edited at the transport) ends the connect with a clear message."""
 
     class Strip(httpx.BaseTransport):
@@ -242,8 +246,9 @@ def test_provider_answer_missing_fields_is_refused(
     from calsync.web.app import create_app
 
     try:
-        with TestClient(create_app(world.runtime.settings, runtime=runtime), base_url=BASE_URL,
-                        follow_redirects=False) as browser:
+        with TestClient(
+            create_app(world.runtime.settings, runtime=runtime), base_url=BASE_URL, follow_redirects=False
+        ) as browser:
             r = browser.post("/api/v1/me/calendar/connect", json={"provider": provider.value}, headers=world.h("ann"))
             before = stored()
             refused(browser.get(world.authorize(r.json()["authorization_url"])), "cannot read", "not connected")

@@ -10,7 +10,7 @@ from calsync.core.connection import RECONNECT_FIX, Provider
 from calsync.services.connections import CalendarContext
 from calsync.web.app import create_app
 from calsync.web.routes.oauth import BINDING_COOKIE
-from tests.connections.conftest import BASE_URL, World, build_test_runtime, query_of
+from tests.connections.conftest import BASE_URL, CSRF_TOKEN, World, build_test_runtime, query_of
 
 
 def _binding_cookie_header(set_cookie_headers: list[str]) -> SimpleCookie:
@@ -83,11 +83,12 @@ def test_binding_cookie_is_secure_behind_https(world: World, provider: Provider)
 
 
 def test_browser_route_for_a_signed_in_person(world: World, provider: Provider) -> None:
-    """GET /connect/{provider} with the session cookie sends the browser to the provider and the callback connects."""
+    """Pressing Connect (POST /connect/{provider} with the CSRF token) sends the browser to the provider and the
+    callback connects."""
     browser = world.browser()
     world.sign_in(browser, "bob")
-    r = browser.get(f"/connect/{provider.value}")
-    assert r.status_code == 302
+    r = world.press_connect(browser, provider)
+    assert r.status_code == 303
     assert browser.cookies.get(BINDING_COOKIE)
     endpoints = world.sandbox.endpoints[provider.value]
     authorize = endpoints["authorize"] if provider is Provider.GOOGLE else endpoints["authority"]
@@ -98,8 +99,12 @@ def test_browser_route_for_a_signed_in_person(world: World, provider: Provider) 
 
 
 def test_browser_route_needs_a_session(world: World, provider: Provider) -> None:
-    """Without a session, /connect/{provider} asks the person to sign in and sends nobody to the provider."""
-    r = world.browser().get(f"/connect/{provider.value}")
+    """Without a session, POST /connect/{provider} (even with a valid token for this browser) asks the person to sign
+    in and sends nobody to the provider."""
+    browser = world.browser()
+    token = CSRF_TOKEN.search(browser.get("/signin").text)
+    assert token
+    r = browser.post(f"/connect/{provider.value}", data={"csrf_token": token.group(1)})
     assert r.status_code == 401 and "Sign in" in r.text and 'href="/signin"' in r.text
     assert BINDING_COOKIE not in r.headers.get("set-cookie", "")
 

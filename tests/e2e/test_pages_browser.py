@@ -10,6 +10,7 @@ import pytest
 
 from calsync.core.connection import Provider
 from calsync.core.model import Role
+from calsync.services.demo import DEMO_PASSWORD
 from calsync.store.connections import ConnectionRepository, RoundResult
 from tests.e2e.conftest import NO_PLAYWRIGHT, LiveServer, shot, sign_in
 
@@ -146,7 +147,7 @@ def test_keyboard_only_sign_in_and_rsvp(page: Any, live_server: LiveServer) -> N
     _tab_to(page, "#email")
     page.keyboard.type(live_server.email(Role.MEMBER))
     page.keyboard.press("Tab")
-    page.keyboard.type("calsync-demo")
+    page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/events")
     event = live_server.demo.events[4]  # All-hands: Max has not answered it
@@ -154,3 +155,33 @@ def test_keyboard_only_sign_in_and_rsvp(page: Any, live_server: LiveServer) -> N
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf".*/events#event-{event.id}$"))
     expect(page.get_by_test_id(f"answer-{event.id}")).to_have_text("Tentative")
+
+
+def test_change_password_then_sign_in_with_the_new_one(page: Any, live_server: LiveServer) -> None:
+    """Profile → Password: a guessable new password is refused next to its field with what to do; a good one is
+    accepted, this browser stays signed in, and after signing out only the new password works."""
+    sign_in(page, live_server, Role.MEMBER)
+    nav(page, "Password").click()
+    page.get_by_label("Current password").fill(DEMO_PASSWORD)
+    page.get_by_label("New password", exact=True).fill("password1234")
+    page.get_by_label("New password again").fill("password1234")
+    page.get_by_test_id("change-password").click()
+    expect(page.get_by_test_id("error-new_password")).to_contain_text("too easy to guess")
+    expect(page.get_by_label("New password", exact=True)).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Current password").fill(DEMO_PASSWORD)
+    page.get_by_label("New password", exact=True).fill("violet tandem orchard")
+    page.get_by_label("New password again").fill("violet tandem orchard")
+    page.get_by_test_id("change-password").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Your password was changed.")
+    shot(page, "password-changed")
+    nav(page, "Events").click()
+    page.wait_for_url(f"{live_server.url}/events")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{live_server.url}/signin")
+    page.get_by_label("Email").fill(live_server.email(Role.MEMBER))
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("signin-error")).to_contain_text("The email or password is wrong")
+    page.get_by_label("Password").fill("violet tandem orchard")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/events")

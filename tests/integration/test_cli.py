@@ -200,7 +200,7 @@ def test_demo_seeds_serves_and_prints_working_tokens(tmp_path: Path, started: li
     output = Output(process).wait_for(lambda text: len(set(TOKEN.findall(text))) >= 5 and base in text)
     tokens = list(dict.fromkeys(TOKEN.findall(output)))
     assert len(tokens) == 5, output
-    assert base in output and "calsync-demo" in output
+    assert base in output and "calsync-demo-events" in output
     listed = httpx.get(base + "/api/v1/events", headers={"Authorization": f"Bearer {tokens[2]}"}, timeout=5)
     assert listed.status_code == 200
     events = listed.json()

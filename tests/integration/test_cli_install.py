@@ -62,7 +62,7 @@ def test_init_installs_an_empty_database(env: dict[str, str], password_file: Pat
     token = OPERATOR_TOKEN.search(result.output)  # type: ignore[attr-defined]
     assert token is not None
     ctx = ServiceContext(db=database)
-    admin = auth.sign_in(ctx, "ada@acme.test", PASSWORD)
+    admin = auth.sign_in(ctx, "ada@acme.test", PASSWORD, address="127.0.0.1")
     assert admin.role.value == "admin"
     from calsync.services.organizations import authenticate_operator, my_organization
 
@@ -145,7 +145,7 @@ def test_org_create_list_disable_enable(env: dict[str, str], password_file: Path
     from calsync.services.password_links import set_password
 
     set_password(ctx, link.group(0).rpartition("token=")[2], PASSWORD)
-    assert auth.sign_in(ctx, "gil@globex.test", PASSWORD).role.value == "admin"
+    assert auth.sign_in(ctx, "gil@globex.test", PASSWORD, address="127.0.0.1").role.value == "admin"
 
     listed = runner.invoke(app, ["org", "list", "--json"], env=env)
     assert listed.exit_code == 0
@@ -161,10 +161,10 @@ def test_org_create_list_disable_enable(env: dict[str, str], password_file: Path
     from calsync.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied, match="disabled"):
-        auth.sign_in(ctx, "gil@globex.test", PASSWORD)
-    assert auth.sign_in(ctx, "ada@acme.test", PASSWORD)  # the other organization is not affected
+        auth.sign_in(ctx, "gil@globex.test", PASSWORD, address="127.0.0.1")
+    assert auth.sign_in(ctx, "ada@acme.test", PASSWORD, address="127.0.0.1")  # the other organization is not affected
     assert runner.invoke(app, ["org", "enable", "Globex"], env=env).exit_code == 0
-    assert auth.sign_in(ctx, "gil@globex.test", PASSWORD)
+    assert auth.sign_in(ctx, "gil@globex.test", PASSWORD, address="127.0.0.1")
 
     unknown = runner.invoke(app, ["org", "disable", "Nope"], env=env)
     assert unknown.exit_code == 2 and len(unknown.output.strip().splitlines()) == 1
@@ -249,6 +249,6 @@ def test_init_asks_for_the_password_on_a_terminal(tmp_path: Path) -> None:
     assert PASSWORD.encode() not in seen  # the prompt did not echo it
     db = Database(Settings(data_dir=data).effective_database_url)
     try:
-        assert auth.sign_in(ServiceContext(db=db), "ada@acme.test", PASSWORD).role.value == "admin"
+        assert auth.sign_in(ServiceContext(db=db), "ada@acme.test", PASSWORD, address="127.0.0.1").role.value == "admin"
     finally:
         db.dispose()

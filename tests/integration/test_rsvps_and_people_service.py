@@ -16,6 +16,8 @@ from calsync.services.events import EventDraft
 
 from .conftest import World
 
+ADDRESS = "192.0.2.10"
+
 
 def make_event(ctx: ServiceContext, world: World) -> int:
     return events.create_event(
@@ -137,20 +139,30 @@ def test_only_admins_issue_tokens_for_others(ctx: ServiceContext, world: World) 
         auth.issue_token(ctx, world.admin, world.other_admin.person_id, "x")
 
 
-def test_sign_in_checks_the_password_and_a_new_password_ends_sessions(ctx: ServiceContext, world: World) -> None:
-    """Sign-in works with the right password only; changing the password changes the session fingerprint."""
-    people.update_me(ctx, world.member, password="first password")
-    assert auth.sign_in(ctx, " MAX@acme.test ", "first password") == world.member
+def test_sign_in_checks_the_password_and_a_new_password_ends_other_sessions(ctx: ServiceContext, world: World) -> None:
+    """Sign-in works with the right password only; changing the password needs the current one and ends every
+    other session of the person (the one making the change stays)."""
+    auth.change_password(ctx, world.member, current=None, new="first password", address=ADDRESS)  # none set yet
+    assert auth.sign_in(ctx, " MAX@acme.test ", "first password", address=ADDRESS) == world.member
     for email, password in (("max@acme.test", "wrong password"), ("nobody@acme.test", "first password")):
         with pytest.raises(NotAuthenticated, match="email or password is wrong"):
-            auth.sign_in(ctx, email, password)
+            auth.sign_in(ctx, email, password, address=ADDRESS)
     with pytest.raises(NotAuthenticated):
-        auth.sign_in(ctx, "admin@acme.test", "anything at all")  # no password set: cannot sign in
-    old = auth.fingerprint_for(ctx, world.member.person_id)
-    assert auth.principal_for_session(ctx, world.member.person_id, old) == world.member
-    people.update_me(ctx, world.member, password="second password")
+        auth.sign_in(ctx, "admin@acme.test", "anything at all", address=ADDRESS)  # no password set: cannot sign in
+    policy = auth.SessionPolicy()
+    here, there = (auth.start_session(ctx, world.member.person_id, policy) for _ in range(2))
+    assert auth.session_principal(ctx, there, policy) == world.member
+    with pytest.raises(InvalidInput, match="current_password is required"):
+        auth.change_password(ctx, world.member, current=None, new="second password", address=ADDRESS)
+    with pytest.raises(InvalidInput, match="not your current password"):
+        auth.change_password(ctx, world.member, current="wrong password", new="second password", address=ADDRESS)
+    auth.change_password(
+        ctx, world.member, current="first password", new="second password", address=ADDRESS, keep_session=here
+    )
+    assert auth.session_principal(ctx, here, policy) == world.member
     with pytest.raises(NotAuthenticated, match="sign in again"):
-        auth.principal_for_session(ctx, world.member.person_id, old)
+        auth.session_principal(ctx, there, policy)
+    assert auth.sign_in(ctx, "max@acme.test", "second password", address=ADDRESS) == world.member
 
 
 def test_demo_seed_has_every_role_several_zones_an_all_day_and_an_organizer_zone_event(ctx: ServiceContext) -> None:
@@ -163,7 +175,7 @@ def test_demo_seed_has_every_role_several_zones_an_all_day_and_an_organizer_zone
     assert any(e.timezone_source.value == "organizer" for e in seed.events)
     member = seed.login(Role.MEMBER)
     assert auth.authenticate_token(ctx, member.token).person_id == member.person.id
-    assert auth.sign_in(ctx, member.person.email, DEMO_PASSWORD).person_id == member.person.id
+    assert auth.sign_in(ctx, member.person.email, DEMO_PASSWORD, address=ADDRESS).person_id == member.person.id
     answered = rsvps.my_rsvps(ctx, auth.principal(member.person))
     assert {r.status for r, _ in answered} >= {RsvpStatus.ACCEPTED, RsvpStatus.NEEDS_ACTION}
     assert all(e.start_utc > ctx.now() for e in seed.events)

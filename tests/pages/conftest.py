@@ -151,8 +151,8 @@ def live_site(database: Database, data_dir: Any, runtime: Runtime) -> Iterator[S
 
 def connect_via_sandbox(browser: Browser, provider: Provider, tls: Any) -> Any:
     """The real connect flow: calsync's /connect page, the sandbox's consent (auto-consent), the callback."""
-    start = browser.get(f"/connect/{provider.value}")
-    assert start.status_code == 302, start.text[:300]
+    start = browser.post(f"/connect/{provider.value}", page="/profile/calendar")
+    assert start.status_code == 303, start.text[:300]
     with httpx.Client(verify=tls.ssl_context(), trust_env=False) as http:
         consent = http.get(start.headers["location"])
     assert consent.status_code in (302, 303), consent.text[:300]

@@ -20,8 +20,8 @@ PROVIDERS = [pytest.param(Provider.GOOGLE, id="google"), pytest.param(Provider.M
 def test_without_a_connection_the_page_offers_both_providers(site: Site) -> None:
     """No connection: two connect buttons that start the OAuth flow, and no sync controls."""
     html = site.browser(Role.MEMBER).get("/profile/calendar").text
-    assert 'href="/connect/google"' in html and "Connect Google Calendar" in html
-    assert 'href="/connect/microsoft"' in html and "Connect Outlook" in html
+    assert 'action="/connect/google"' in html and "Connect Google Calendar" in html
+    assert 'action="/connect/microsoft"' in html and "Connect Outlook" in html
     assert 'action="/profile/calendar/resync"' not in html and 'action="/profile/calendar/disconnect"' not in html
 
 
@@ -38,7 +38,7 @@ def test_a_broken_connection_shows_the_reason_and_the_fix(site: Site) -> None:
     assert "Google says calsync's access was revoked." in html
     assert "you changed your Google password, your IT team revoked" in " ".join(html.split())
     assert "disconnect below, then connect again" in html
-    assert 'href="/connect/google"' in html and "Disconnect</button>" in html
+    assert 'action="/connect/google"' in html and "Disconnect</button>" in html
     assert "Resync now" not in html
 
 
@@ -76,7 +76,7 @@ def test_connect_pick_resync_and_disconnect_through_the_sandbox(
     assert re.search(rf"Connected to <strong>{provider.label}</strong> as <strong>{email}</strong>", html)
     assert 'data-testid="target-form"' in html and "(main)" in html
     assert "Events go to <strong>" in html and "sub-calendar you are not viewing" in html
-    assert 'href="/connect/google"' not in html
+    assert 'action="/connect/google"' not in html
 
     target = browser.post("/profile/calendar/target", {"calendar_id": "__dedicated__"}, page="/profile/calendar")
     assert target.status_code == 303

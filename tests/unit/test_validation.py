@@ -37,7 +37,10 @@ def test_optional_text_turns_none_into_empty() -> None:
 
 
 def test_short_passwords_are_refused() -> None:
-    """A password needs at least eight characters."""
-    with pytest.raises(InvalidInput, match="at least 8"):
-        validation.password("short")
-    assert validation.password("long enough") == "long enough"
+    """A password needs at least twelve characters (the whole policy: tests/integration/test_password_policy.py)."""
+    for short in ("short", "elevenchars"):
+        with pytest.raises(InvalidInput, match="at least 12 characters long; three or four unrelated words"):
+            validation.password(short)
+    assert validation.password("twelve chars") == "twelve chars"
+    with pytest.raises(InvalidInput, match="at most 1024"):
+        validation.password("x" * 1025)

@@ -3,8 +3,8 @@ calendar that receives events, Resync, Disconnect.
 
 The seeds' troubleshooting advice is shown where it applies: the error's reason and "disconnect and reconnect"
 next to a broken connection; "check the right calendar: events go to <name>" next to the picker; Resync next to
-the duplicate and missing-event advice. Connecting itself is ``GET /connect/{provider}`` (authorization code flow
-with PKCE, ``calsync.web.routes``), which comes back to this page.
+the duplicate and missing-event advice. Connecting itself is ``POST /connect/{provider}`` with the CSRF token
+(authorization code flow with PKCE, ``calsync.web.routes``), which comes back to this page.
 
 Resync progress: the POST marks the connection for a full reconcile (``need_full_sync``); the page then polls
 ``/profile/calendar/status.json`` (a little plain JavaScript; without JavaScript a reload shows the same) and

@@ -11,7 +11,6 @@ seeds' feature-availability message when the Events module is off.
 
 from __future__ import annotations
 
-import hashlib
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -34,8 +33,7 @@ from calsync.services.runtime import Runtime
 from calsync.web import csrf
 from calsync.web.errors import status_for
 from calsync.web.pages import formatting
-from calsync.web.pages.ratelimit import LoginLimiter
-from calsync.web.sessions import COOKIE, load_or_create_key
+from calsync.web.sessions import COOKIE, session_policy
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE.parent / "templates"
@@ -60,24 +58,8 @@ def calendar(request: Request) -> CalendarContext:
 
 
 def csrf_key(request: Request) -> bytes:
-    """The CSRF HMAC key: derived from the session key file (so it survives restarts), cached on the app."""
-    state = request.app.state
-    key = getattr(state, "csrf_key", None)
-    if not isinstance(key, bytes):
-        secret = load_or_create_key(runtime(request).settings.ensure_data_dir())
-        key = hashlib.sha256(b"calsync-csrf|" + secret).digest()
-        state.csrf_key = key
-    return key
-
-
-def limiter(request: Request) -> LoginLimiter:
-    """The in-process sign-in limiter (one per app; see :mod:`calsync.web.pages.ratelimit`)."""
-    state = request.app.state
-    value = getattr(state, "login_limiter", None)
-    if not isinstance(value, LoginLimiter):
-        value = LoginLimiter()
-        state.login_limiter = value
-    return value
+    """The CSRF HMAC key: derived from the session key file (so it survives restarts) when the app is built."""
+    return csrf.key_of(request)
 
 
 # ---- who is asking ---------------------------------------------------------------------------------------------
@@ -113,10 +95,8 @@ def viewer(request: Request) -> Viewer:
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         raise NotAuthenticated("sign in to see this page")
-    signer = request.app.state.signer
-    person_id, fingerprint = signer.loads(cookie)
     service = ctx(request)
-    actor = auth.principal_for_session(service, person_id, fingerprint)
+    actor = auth.session_principal(service, cookie, session_policy(request))
     return Viewer(actor, people.me(service, actor), organizations.my_organization(service, actor))
 
 

@@ -1,11 +1,17 @@
-"""The browser half of connecting a calendar: ``GET /connect/{provider}`` and ``GET /oauth/{provider}/callback``.
+"""The browser half of connecting a calendar: ``POST /connect/{provider}`` and ``GET /oauth/{provider}/callback``.
 
-The flow (issue 4; RFC 9700 §2.1, §4.7): the signed-in person opens ``/connect/google`` (or ``microsoft``), calsync
+The flow (issue 4; RFC 9700 §2.1, §4.7): the signed-in person presses Connect on Profile → Calendar, a form that
+POSTs to ``/connect/google`` (or ``microsoft``) with the page's CSRF token (:mod:`calsync.web.csrf`); calsync
 sets a random **binding cookie** and sends the browser to the provider with a one-time ``state`` and a PKCE S256
 challenge (:func:`calsync.services.connections.start_connect` stores the state's hash, the cookie's hash and the
 encrypted verifier). The provider sends the browser back to the registered redirect URI, ``/oauth/{provider}/
 callback``, which spends the state and exchanges the code only when the same browser (the cookie) and, when a
 session cookie is present, the same person come back within 10 minutes.
+
+Starting is a POST with the CSRF token because it changes things: a new connection replaces the active one (and
+revokes the old grant) once the provider answers, and with auto-consent a provider answers without asking. As a
+plain GET, a cross-site link or image could switch a signed-in person's calendar. ``GET /connect/{provider}`` now
+only sends the browser to Profile → Calendar.
 
 The binding cookie is HttpOnly (no script reads it), SameSite=Lax (sent on the provider's top-level redirect back
 to us, not on cross-site subrequests), Secure when calsync's public URL is https, scoped to ``Path=/oauth`` (the
@@ -25,6 +31,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from calsync.errors import (
     CalsyncError,
@@ -36,9 +43,10 @@ from calsync.errors import (
 )
 from calsync.services import auth, connections
 from calsync.services.connections import STATE_TTL, CalendarContext
+from calsync.web import csrf
 from calsync.web.errors import PROVIDER_LABELS, provider_message, retry_after
 from calsync.web.sessions import COOKIE as SESSION_COOKIE
-from calsync.web.sessions import SessionSigner
+from calsync.web.sessions import session_policy
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +94,12 @@ def _cc(request: Request) -> CalendarContext:
 
 
 def _session_person(request: Request) -> int | None:
-    """The person the (signed) session cookie names, or None when there is no valid one."""
+    """The person whose live session the cookie names, or None when there is no valid one."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    signer = request.app.state.signer
-    assert isinstance(signer, SessionSigner)
     try:
-        return signer.loads(cookie)[0]
+        return auth.session_principal(_cc(request).service, cookie, session_policy(request)).person_id
     except NotAuthenticated:
         return None
 
@@ -148,8 +154,24 @@ def _refusal(exc: CalsyncError, where: str) -> HTMLResponse:
 
 
 @router.get("/connect/{provider}")
-def connect(provider: str, request: Request) -> Response:
-    """Start connecting: the signed-in person is sent to the provider's authorization page (302)."""
+def connect_page(provider: str) -> Response:
+    """Not a way to start connecting (that is a POST with the CSRF token): go to Profile → Calendar, change nothing."""
+    return RedirectResponse(PROFILE, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/connect/{provider}")
+async def connect(provider: str, request: Request) -> Response:
+    """Start connecting: the signed-in person is sent to the provider's authorization page (303)."""
+    form = await request.form()
+    submitted = form.get(csrf.FIELD)
+    try:
+        csrf.check(csrf.key_of(request), request, submitted if isinstance(submitted, str) else None)
+    except csrf.CsrfRefused as exc:
+        return page("Your calendar was not connected", exc.message, status=403)
+    return await run_in_threadpool(_start, provider, request)
+
+
+def _start(provider: str, request: Request) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return page(
@@ -161,17 +183,14 @@ def connect(provider: str, request: Request) -> Response:
         )
     try:
         chosen = connections.parse_provider(provider)
-        signer = request.app.state.signer
-        assert isinstance(signer, SessionSigner)
-        person_id, fingerprint = signer.loads(cookie)
-        actor = auth.principal_for_session(_cc(request).service, person_id, fingerprint)
+        actor = auth.session_principal(_cc(request).service, cookie, session_policy(request))
         binding = new_binding()
         url = connections.start_connect(_cc(request), actor, chosen, binding)
     except NotAuthenticated as exc:
         return page("Sign in first", exc.message, status=401, link=SIGN_IN, link_text="Sign in")
     except CalsyncError as exc:
         return _refusal(exc, "start")
-    response = RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
     set_binding_cookie(request, response, binding)
     return response
 

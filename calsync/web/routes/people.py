@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from calsync.services import auth, password_links, people, rsvps
 from calsync.web.account_schemas import CreatedPersonOut, InvitationOut
-from calsync.web.deps import Actor, Ctx, Links
+from calsync.web.client import client_address
+from calsync.web.deps import Actor, Ctx, Links, current_session
 from calsync.web.schemas import (
     EventOut,
     IssuedTokenOut,
@@ -18,6 +19,7 @@ from calsync.web.schemas import (
     PersonOut,
     PersonPatchIn,
     RsvpOut,
+    SessionsEndedOut,
     TokenIn,
     TokenOut,
 )
@@ -34,9 +36,27 @@ def me(ctx: Ctx, actor: Actor) -> PersonOut:
     return PersonOut.of(people.me(ctx, actor))
 
 
-@router.patch("/me", summary="Change your name, time zone or password")
-def update_me(body: PersonPatchIn, ctx: Ctx, actor: Actor) -> PersonOut:
-    return PersonOut.of(people.update_me(ctx, actor, name=body.name, timezone=body.timezone, password=body.password))
+@router.patch(
+    "/me",
+    summary="Change your name, time zone or password (a new password needs current_password; other sessions end)",
+    responses={429: {"description": "Too many wrong current passwords; see Retry-After"}},
+)
+def update_me(body: PersonPatchIn, request: Request, ctx: Ctx, actor: Actor) -> PersonOut:
+    if body.password is not None:
+        auth.change_password(
+            ctx,
+            actor,
+            current=body.current_password,
+            new=body.password,
+            address=client_address(request),
+            keep_session=current_session(request),
+        )
+    return PersonOut.of(people.update_me(ctx, actor, name=body.name, timezone=body.timezone))
+
+
+@router.delete("/me/sessions", summary="Sign out everywhere: end all your sessions (API tokens stay)")
+def end_my_sessions(ctx: Ctx, actor: Actor) -> SessionsEndedOut:
+    return SessionsEndedOut(ended=auth.end_sessions(ctx, actor, actor.person_id))
 
 
 @router.get("/me/tokens", summary="Your API tokens (without their secrets)")
@@ -103,6 +123,11 @@ def send_password_link(person_id: int, ctx: Ctx, links: Links, actor: Actor) -> 
 @router.get("/{person_id}", summary="One person of your organization")
 def get_person(person_id: int, ctx: Ctx, actor: Actor) -> PersonOut:
     return PersonOut.of(people.get_person(ctx, actor, person_id))
+
+
+@router.delete("/{person_id}/sessions", summary="End every session of a person (administrators)")
+def end_sessions(person_id: int, ctx: Ctx, actor: Actor) -> SessionsEndedOut:
+    return SessionsEndedOut(ended=auth.end_sessions(ctx, actor, person_id))
 
 
 @router.post("/{person_id}/tokens", status_code=201, summary="Create an API token for a person (administrators)")
