@@ -1,4 +1,4 @@
-"""Connections, OAuth states and the connection log: the only queries on those tables.
+"""Connections and the connection log: the only queries on those tables (OAuth states: :mod:`.oauth_states`).
 
 Records carry the sealed (encrypted) tokens as stored; only :mod:`calsync.sync.tokens` opens them.
 
@@ -19,7 +19,7 @@ from sqlalchemy import case, delete, func, null, select, update
 from sqlalchemy.orm import Session
 
 from calsync.core.connection import Connection, ConnectionStatus, Provider
-from calsync.store.sync_models import ConnectionLogRow, ConnectionRow, EntryRow, InstallationRow, OAuthStateRow
+from calsync.store.sync_models import ConnectionLogRow, ConnectionRow, EntryRow, InstallationRow
 
 LOG_KEEP = 200
 """Log lines kept per connection: enough for "what happened lately", bounded so the table cannot grow forever."""
@@ -126,18 +126,6 @@ class RoundResult:
     full: bool
     clean: bool
     """No entry failed: a full round that is clean consumed the full-sync request (and the Resync) it read."""
-
-
-@dataclasses.dataclass(frozen=True)
-class OAuthState:
-    id: int
-    person_id: int
-    provider: Provider
-    binding_hash: str
-    flow_secret_enc: str = dataclasses.field(repr=False)
-    redirect_uri: str
-    expires_at: dt.datetime
-    used_at: dt.datetime | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -496,35 +484,3 @@ class ConnectionRepository:
             query = query.where(ConnectionLogRow.level == level)
         rows = self.session.scalars(query.order_by(ConnectionLogRow.id.desc()).limit(limit))
         return [LogLine(r.at, r.level, r.action, r.event_id, r.message, r.lag_ms) for r in rows]
-
-    # ---- OAuth states ------------------------------------------------------------------------------------------
-    def add_state(self, **fields: Any) -> None:
-        self.session.add(OAuthStateRow(**fields))
-        self.session.flush()
-
-    def take_state(self, state_hash: str) -> OAuthState | None:
-        row = self.session.scalar(select(OAuthStateRow).where(OAuthStateRow.state_hash == state_hash).with_for_update())
-        if row is None:
-            return None
-        return OAuthState(
-            row.id,
-            row.person_id,
-            row.provider,
-            row.binding_hash,
-            row.flow_secret_enc,
-            row.redirect_uri,
-            row.expires_at,
-            row.used_at,
-        )
-
-    def use_state(self, state_id: int, now: dt.datetime) -> bool:
-        """Mark a state used; False if another request used it first (one-time, even under a race)."""
-        result = self.session.execute(
-            update(OAuthStateRow)
-            .where(OAuthStateRow.id == state_id, OAuthStateRow.used_at.is_(None))
-            .values(used_at=now)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    def purge_states(self, now: dt.datetime) -> None:
-        self.session.execute(delete(OAuthStateRow).where(OAuthStateRow.expires_at < now - dt.timedelta(days=1)))

@@ -30,6 +30,7 @@ from calsync.services.connections.disconnect import _release_remote
 from calsync.services.uow import unit_of_work
 from calsync.store.connections import ConnectionRecord, ConnectionRepository, SealedTokens
 from calsync.store.entries import EntryRepository
+from calsync.store.oauth_states import OAuthStateRepository
 
 STATE_TTL = dt.timedelta(minutes=10)
 
@@ -60,9 +61,9 @@ def start_connect(cc: CalendarContext, actor: Principal, provider: Provider, bro
     )
     now = cc.service.now()
     with unit_of_work(cc.service.db) as uow:
-        repo = ConnectionRepository(uow.session)
-        repo.purge_states(now)
-        repo.add_state(
+        states = OAuthStateRepository(uow.session)
+        states.purge_states(now)
+        states.add_state(
             state_hash=_sha256(state),
             person_id=actor.person_id,
             provider=provider,
@@ -94,8 +95,8 @@ def complete_connect(
         raise ConnectRefused("the authorization response has no state; start connecting again from Profile → Calendar")
     now = cc.service.now()
     with unit_of_work(cc.service.db) as uow:
-        repo = ConnectionRepository(uow.session)
-        stored = repo.take_state(_sha256(state))
+        states = OAuthStateRepository(uow.session)
+        stored = states.take_state(_sha256(state))
         if stored is None:
             raise ConnectRefused("this authorization link is unknown or forged; start connecting again")
         if stored.used_at is not None:
@@ -110,7 +111,7 @@ def complete_connect(
             )
         if session_person_id is not None and session_person_id != stored.person_id:
             raise ConnectRefused("this authorization belongs to someone else; sign in as yourself and start again")
-        if not repo.use_state(stored.id, now):
+        if not states.use_state(stored.id, now):
             raise ConnectRefused("this authorization was already used; start connecting again")
         person = uow.people.get(stored.person_id)
         if person is None:
