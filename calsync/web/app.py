@@ -6,18 +6,19 @@ migrations are *not* applied (``calsync db upgrade``, ``serve`` and ``demo`` do 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 
-from calsync import __version__
+from calsync import __version__, metrics
 from calsync.config import Settings
 from calsync.services.context import Clock, system_clock
+from calsync.services.health import installation_probe
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
-from calsync.web import errors, pages
-from calsync.web.routes import connections, events, oauth, organizations, people, session, webhooks
-from calsync.web.schemas import Health
+from calsync.web import api_docs, errors, pages
+from calsync.web.routes import connections, events, health, oauth, organizations, people, session, webhooks
 from calsync.web.sessions import SessionSigner, load_or_create_key
 
 API_PREFIX = "/api/v1"
@@ -39,12 +40,16 @@ def create_app(
         version=__version__,
         description="The events platform behind calsync: organizations, people, events and RSVPs. "
         "Authenticate with `Authorization: Bearer <api token>` or the session cookie from `POST /api/v1/session`.",
-        docs_url="/docs",
+        docs_url=None,  # served by calsync.web.api_docs, with no CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
     app.state.ctx = runtime.service
     app.state.signer = SessionSigner(load_or_create_key(settings.ensure_data_dir()))
+    app.state.installation_metrics = metrics.installation_registry(
+        installation_probe(db, runtime.service.now, dt.timedelta(seconds=settings.lease_seconds * 2))
+    )
     app.state.secure_cookies = settings.effective_base_url.startswith("https://")
     errors.install(app)
 
@@ -55,12 +60,7 @@ def create_app(
     app.include_router(oauth.router)  # browser routes: /connect/{provider}, /oauth/{provider}/callback
     app.include_router(pages.router)  # the server-rendered pages (calsync.web.pages)
     app.include_router(webhooks.router)  # provider push notifications (calsync.services.notifications)
+    app.include_router(health.router)  # /healthz, /readyz, /metrics
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
-
-    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
-    def healthz() -> Health:
-        with db.session(write=False) as s:
-            s.execute(text("SELECT 1"))
-        return Health(status="ok", database=db.dialect)
-
+    api_docs.install(app)  # /docs and /redoc, assets served here
     return app
