@@ -194,7 +194,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
             # lost the OAuth callback's access line to "cannot unpack non-iterable NoneType").
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
             with contextlib.suppress(Exception):
-                if redact(record.getMessage()) == record.getMessage():
+                if record.getMessage() == clean:  # the secrets were all in the args: keep the args
                     clean = ""
         if clean:
             record.msg, record.args = clean, None
