@@ -221,6 +221,7 @@ def worker(
     settings = _settings() if concurrency is None else _settings(worker_concurrency=concurrency)
     configure_logging(settings.log_level, settings.log_format)
     _require_database(settings)
+    _require_keys(settings)
     runtime = build_runtime(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -401,12 +402,15 @@ KEY_FILE = "token-keys.json"
 
 def _require_database(settings: Settings) -> None:
     """Refuse (one line, exit 2) a database that is missing or not migrated, naming the setting to fix: a command
-    run with a wrong CALSYNC_DATA_DIR or CALSYNC_DATABASE_URL must not leave an empty database behind."""
+    run with a wrong CALSYNC_DATA_DIR or CALSYNC_DATABASE_URL must not leave an empty database behind. A malformed
+    CALSYNC_TOKEN_KEYS is reported first: it is the setting to fix whatever else is wrong."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from calsync.store.db import make_engine
     from calsync.store.migrate import current_revision, head_revision
 
+    if settings.token_keys:
+        _require_keys(settings)
     url = settings.effective_database_url
     if not settings.database_url:
         path = settings.data_dir / "calsync.db"
@@ -436,6 +440,21 @@ def _require_database(settings: Settings) -> None:
         raise _fail(
             f"the database at {_safe_url(url)} is at migration {revision}, this calsync needs {head_revision()}: "
             "run 'calsync db upgrade'",
+            2,
+        )
+
+
+def _require_keys(settings: Settings) -> None:
+    """Refuse to start without the token keys the stored tokens were sealed with (a new key file would make every
+    stored token unreadable): one line naming the settings to fix."""
+    if settings.token_keys:
+        from calsync.crypto import TokenCipher
+
+        TokenCipher(env_keys=settings.token_keys.get_secret_value())  # a malformed value: one line, exit 2
+    elif not (settings.data_dir / KEY_FILE).is_file():
+        raise _fail(
+            f"no token key file at {settings.data_dir / KEY_FILE}: set CALSYNC_DATA_DIR to the data directory "
+            "`calsync serve` uses, or CALSYNC_TOKEN_KEYS",
             2,
         )
 
@@ -473,12 +492,7 @@ def _runtime_or_exit(settings: Settings) -> Iterator[Runtime]:
     from calsync.services.runtime import build_runtime
 
     _require_database(settings)
-    if not settings.token_keys and not (settings.data_dir / KEY_FILE).is_file():
-        raise _fail(
-            f"no token key file at {settings.data_dir / KEY_FILE}: set CALSYNC_DATA_DIR to the data directory "
-            "`calsync serve` uses (or CALSYNC_TOKEN_KEYS)",
-            2,
-        )
+    _require_keys(settings)
     runtime = None
     try:
         runtime = build_runtime(settings)
