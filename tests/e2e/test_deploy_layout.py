@@ -25,14 +25,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from calsync.core.connection import Provider
 from calsync.core.model import Role
+from calsync.crypto import TokenCipher
 from calsync.providers.config import ClientCredentials
 from calsync.sandbox.server import RunningSandbox, write_endpoint_map
 from calsync.services.context import ServiceContext
 from calsync.services.demo import DEMO_PASSWORD, seed_demo
 from calsync.store.db import Database
+from calsync.store.sync_models import ConnectionRow
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -152,6 +155,20 @@ def _entries(sandbox: RunningSandbox, provider: Provider, email: str) -> list[st
     )
 
 
+def _oauth_tokens(url: str, data: Path) -> list[str]:
+    """The OAuth tokens calsync holds now (decrypted with the installation's key file)."""
+    cipher = TokenCipher.for_data_dir(data)
+    db = Database(url)
+    try:
+        with db.session(write=False) as session:
+            rows = session.execute(select(ConnectionRow.access_token_enc, ConnectionRow.refresh_token_enc)).all()
+    finally:
+        db.dispose()
+    tokens = [cipher.decrypt(value) for row in rows for value in row if value]
+    assert len(tokens) == 4, "an access and a refresh token per connection"
+    return tokens
+
+
 def test_postgres_serve_two_workers_both_providers(
     postgres_server: Any, sandbox: RunningSandbox, tmp_path: Path, processes: list[Process]
 ) -> None:
@@ -221,29 +238,27 @@ def _run_layout(url: str, sandbox: RunningSandbox, tmp_path: Path, processes: li
     for provider, login in members.items():
         _connect(base, login.person.email, provider, ca)
     event = seed.events[0]
-    for provider, login in members.items():
-        answer = httpx.put(
+
+    def rsvp(login: Any, answer: str) -> None:
+        put = httpx.put(
             f"{base}/api/v1/events/{event.id}/rsvp",
-            json={"status": "accepted"},
+            json={"status": answer},
             headers={"Authorization": f"Bearer {login.token}"},
             timeout=10,
         )
-        assert answer.status_code == 200, answer.text
-    for provider, login in members.items():
-        wait_until(
-            lambda p=provider, e=login.person.email: event.title in _entries(sandbox, p, e),
-            f"{event.title!r} in the {provider.value} calendar",
-        )
-    # a change of mind: declined removes the entry
-    declined = httpx.put(
-        f"{base}/api/v1/events/{event.id}/rsvp",
-        json={"status": "declined"},
-        headers={"Authorization": f"Bearer {members[Provider.GOOGLE].token}"},
-        timeout=10,
-    )
-    assert declined.status_code == 200
-    email = members[Provider.GOOGLE].person.email
-    wait_until(lambda: event.title not in _entries(sandbox, Provider.GOOGLE, email), "the declined entry to go")
+        assert put.status_code == 200, put.text
+
+    # Google answers the next Calendar API call with 429 + Retry-After: the workers back off, count it, and retry.
+    sandbox.sandbox.faults.google.fail_next(429, path_contains="calendar/v3", retry_after=1)
+    # Whatever the seed's answers were, "declined" then "accepted" are two real changes, each synced to the calendar.
+    for answer, present in (("declined", False), ("accepted", True)):
+        for login in members.values():
+            rsvp(login, answer)
+        for provider, login in members.items():
+            wait_until(
+                lambda p=provider, e=login.person.email, want=present: (event.title in _entries(sandbox, p, e)) == want,
+                f"{event.title!r} {'in' if present else 'gone from'} the {provider.value} calendar",
+            )
 
     # ---- metrics: the installation on serve, each worker's own counters on its endpoint -----------------------
     served = httpx.get(f"{base}/metrics", timeout=10).text
@@ -259,6 +274,8 @@ def _run_layout(url: str, sandbox: RunningSandbox, tmp_path: Path, processes: li
         assert samples(total, "calsync_round_duration_seconds_count", provider=provider.value, outcome="ok") >= 1
     assert samples(total, "calsync_entries_written_total", provider="google", action="deleted") >= 1
     assert samples(total, "calsync_quota_wait_seconds_count", provider="google", quota="project") >= 1
+    assert samples(total, "calsync_provider_throttled_total", provider="google") >= 1
+    assert samples(total, "calsync_provider_calls_total", provider="google", status="429") >= 1
     assert all("calsync_leases_held" in s for s in scraped)
     wait_until(
         lambda: (
@@ -279,6 +296,8 @@ def _run_layout(url: str, sandbox: RunningSandbox, tmp_path: Path, processes: li
     assert "Logging error" not in everything
     assert "response_mode" not in everything  # MSAL's form_post advice is not shown to operators
     for secret in (GOOGLE.client_secret, MICROSOFT.client_secret, *(login.token for login in seed.logins)):
+        assert secret not in everything
+    for secret in _oauth_tokens(url, data):  # what the workers refreshed and used, at DEBUG level
         assert secret not in everything
     for w in workers:
         assert any(json.loads(line)["level"] == "DEBUG" for line in w.err.splitlines() if line.startswith("{"))

@@ -125,6 +125,24 @@ def test_metrics_are_prometheus_text(serve: Serve) -> None:
         assert f"# HELP {family.removesuffix('_total')}" in text or f"# HELP {family}" in text, family
 
 
+def test_refused_notifications_are_counted(serve: Serve) -> None:
+    """A push notification for a channel calsync never opened is refused, and /metrics counts it."""
+
+    def refused() -> float:
+        text = httpx.get(serve.url + "/metrics", timeout=10).text
+        found = re.search(r'^calsync_notifications_total\{outcome="refused",provider="google"\} (\S+)$', text, re.M)
+        return float(found.group(1)) if found else 0.0  # (the exposition sorts labels by name)
+
+    before = refused()
+    answer = httpx.post(
+        serve.url + "/webhooks/google",
+        headers={"X-Goog-Channel-Id": "not-ours", "X-Goog-Channel-Token": "x", "X-Goog-Resource-State": "exists"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert refused() == before + 1
+
+
 class _Assets(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
