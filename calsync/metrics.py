@@ -32,7 +32,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: one timestamp gauge per counter doubles the output for nothing
+# No `*_created` series: a timestamp gauge beside every counter and histogram doubles the output for nothing.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 _LAG_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 _ROUND_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
