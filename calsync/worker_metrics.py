@@ -12,6 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from calsync import metrics
+from calsync.errors import ConfigurationError
 from calsync.services.health import installation_probe
 from calsync.services.runtime import Runtime
 
@@ -56,7 +57,12 @@ def serve_metrics(runtime: Runtime, host: str, port: int) -> MetricsEndpoint:
         def log_message(self, format: str, *args: object) -> None:  # scrapes every few seconds: not worth a line
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot serve metrics on {host}:{port}: {exc.strerror}; choose another --metrics-port"
+        ) from None
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="calsync-metrics", daemon=True)
     thread.start()

@@ -236,3 +236,18 @@ def test_configuration_doc_is_generated_from_settings_and_current() -> None:
     assert doc == config_report.markdown(), (
         "docs/configuration.md is out of date: run `calsync config --markdown > docs/configuration.md`"
     )
+
+
+def test_a_worker_whose_metrics_port_is_taken_says_so_in_one_line(tmp_path: Path) -> None:
+    """`calsync worker --metrics-port` on a taken port ends with exit 2 and one line, not a traceback."""
+    from cryptography.fernet import Fernet
+
+    env = _env(CALSYNC_DATA_DIR=str(tmp_path), CALSYNC_TOKEN_KEYS=f"k1={Fernet.generate_key().decode()}")
+    assert _run(["db", "upgrade"], env).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        result = _run(["worker", "--metrics-port", str(taken.getsockname()[1])], env)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "cannot serve metrics" in lines[0] and "--metrics-port" in lines[0]

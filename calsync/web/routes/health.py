@@ -27,7 +27,7 @@ def healthz(request: Request) -> Health:
 @router.get(
     "/readyz",
     summary="Readiness: database reachable, migrations at head, a fresh worker heartbeat (when expected)",
-    responses={503: {"description": "Not ready; `reason` says what to fix"}},
+    include_in_schema=False,  # for load balancers (docs/deploy.md); its 503 is an answer, not a server error
 )
 def readyz(request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
