@@ -264,7 +264,10 @@ def _run_layout(url: str, sandbox: RunningSandbox, tmp_path: Path, processes: li
     served = httpx.get(f"{base}/metrics", timeout=10).text
     for provider in Provider:
         assert samples(served, "calsync_connections", provider=provider.value, state="connected") == 1
-    assert samples(served, "calsync_workers_alive") == 2
+    wait_until(  # heartbeats come every second; on a loaded machine one may be late for a moment
+        lambda: samples(httpx.get(f"{base}/metrics", timeout=10).text, "calsync_workers_alive") == 2,
+        "both workers alive in /metrics",
+    )
     scraped = [httpx.get(u, timeout=10).text for u in metrics_urls]
     total = "\n".join(scraped)
     for provider in Provider:
