@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import shutil
+import socket
 import sys
 import threading
 import time
@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from calsync.config import Settings
+from calsync.config import Settings, load_settings
 from calsync.errors import CalsyncError, ConfigurationError, InvalidInput
 
 if TYPE_CHECKING:
@@ -92,13 +92,18 @@ def _root() -> None:
 
 
 def _settings(**overrides: Any) -> Settings:
-    """Settings from CALSYNC_* (read once, here at the edge); a bad value is one line and exit code 2."""
+    """Settings from CALSYNC_* (read once, here at the edge); a bad value is one line and exit code 2. Logging is
+    set up here too, so every command masks secrets in its logs the same way (calsync.logs)."""
+    from calsync.logs import configure_logging
+
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "CALSYNC_" + "_".join(str(p) for p in first["loc"]).upper()
         raise _fail(f"{name}: {first['msg']}", 2) from None
+    configure_logging(settings.log_level, settings.log_format, floor="WARNING")  # serve/worker: their own level
+    return settings
 
 
 @db_app.command("upgrade")
@@ -122,30 +127,47 @@ def _safe_url(url: str) -> str:
         return "<unparseable url>"
 
 
-def _serve(settings: Settings, banner: Callable[[], None] | None = None, *, runtime: Runtime | None = None) -> None:
-    """Serve the web app with the sync workers (and their housekeeping) in the same process."""
+def _serve(
+    settings: Settings,
+    sock: socket.socket,
+    banner: Callable[[], None] | None = None,
+    *,
+    runtime: Runtime | None = None,
+    sync: bool = True,
+) -> None:
+    """Serve the web app on ``sock`` (bound already, so a taken port is known before anything starts), with the
+    sync workers (and their housekeeping) in the same process unless ``sync`` is off."""
     import uvicorn
 
+    from calsync.logs import configure_logging
     from calsync.services.runtime import build_runtime
     from calsync.web.app import create_app, server_config
 
     runtime = runtime or build_runtime(settings)
     app_ = create_app(settings, runtime=runtime)
     config = server_config(app_, settings)
+    configure_logging(settings.log_level, settings.log_format)  # uvicorn.Config set up its loggers: route them to ours
     server = uvicorn.Server(config)
     stop = threading.Event()
     worker = threading.Thread(target=runtime.worker().run, args=(stop,), name="calsync-worker", daemon=True)
     if banner is not None:
         banner()
-    worker.start()
+    if sync:
+        worker.start()
     try:
-        server.run()
-    except OSError as exc:
-        raise _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}", 2) from None
+        server.run(sockets=[sock])
     finally:
         stop.set()
-        worker.join(timeout=30)
+        if sync:
+            worker.join(timeout=30)
         runtime.close()
+        sock.close()
+
+
+def _bound(settings: Settings, sock: socket.socket) -> Settings:
+    """``settings`` with the port actually bound (port 0, or the demo's fallback), so URLs built from it work."""
+    port = int(sock.getsockname()[1])
+    return settings if port == settings.port else settings.model_copy(update={"port": port})
 
 
 @app.command()
@@ -153,15 +175,27 @@ def _serve(settings: Settings, banner: Callable[[], None] | None = None, *, runt
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default CALSYNC_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default CALSYNC_PORT or 8000).")] = None,
+    sync: Annotated[
+        bool, typer.Option("--sync/--no-sync", help="Run a sync worker in this process too (default) or not.")
+    ] = True,
 ) -> None:
-    """Apply migrations, then serve the web app and API (OpenAPI at /docs) with sync workers in-process."""
+    """Apply migrations, then serve the web app and API (OpenAPI at /docs, /healthz, /readyz, /metrics) with a sync
+    worker in-process (--no-sync: web only, for layouts with separate `calsync worker` processes)."""
+    from calsync.cli_demo import bind
     from calsync.store.migrate import upgrade
 
     settings = _settings(host=host, port=port)
+    sock = bind(settings.host, settings.port, fallback=False)
+    settings = _bound(settings, sock)
     settings.ensure_data_dir()
     upgrade(settings.effective_database_url)
-    err.print(f"[green]calsync[/] serving on {settings.effective_base_url} (API docs at /docs); Ctrl-C stops")
-    _serve(settings)
+    err.print(
+        f"[green]calsync[/] serving on {settings.effective_base_url} (API docs at /docs, metrics at /metrics"
+        f"{'' if sync else '; no sync worker in this process'}); Ctrl-C stops",
+        highlight=False,
+        soft_wrap=True,
+    )
+    _serve(settings, sock, sync=sync)
 
 
 @app.command()
@@ -171,28 +205,45 @@ def worker(
         int | None,
         typer.Option(min=1, max=256, help="Connections synced at once (default CALSYNC_WORKER_CONCURRENCY)."),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Serve Prometheus /metrics on this port (0: any free one; unset: none)."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address the metrics endpoint binds to.")] = "127.0.0.1",
 ) -> None:
-    """Run sync workers only (as many processes on as many hosts as the database serves); Ctrl-C or SIGTERM stops."""
+    """Run sync workers only (as many processes on as many hosts as the database serves); Ctrl-C or SIGTERM stops.
+    The database must be migrated already (`calsync db upgrade`, or `calsync serve` did it)."""
     import signal
 
+    from calsync.logs import configure_logging
     from calsync.services.runtime import build_runtime
-    from calsync.store.migrate import upgrade
 
     settings = _settings() if concurrency is None else _settings(worker_concurrency=concurrency)
-    settings.ensure_data_dir()
-    upgrade(settings.effective_database_url)
+    configure_logging(settings.log_level, settings.log_format)
+    _require_database(settings)
+    _require_keys(settings)
     runtime = build_runtime(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     w = runtime.worker()
+    endpoint = None
+    if metrics_port is not None:
+        from calsync.worker_metrics import serve_metrics
+
+        endpoint = serve_metrics(runtime, metrics_host, metrics_port)
+    where = f"; metrics at {endpoint.url}" if endpoint else ""
     err.print(
         f"[green]calsync worker[/] {w.id} on {_safe_url(settings.effective_database_url)} "
-        f"({settings.worker_concurrency} at once)"
+        f"({settings.worker_concurrency} at once{where})",
+        highlight=False,
+        soft_wrap=True,
     )
     try:
         w.run(stop)
     finally:
+        if endpoint is not None:
+            endpoint.close()
         runtime.close()
 
 
@@ -200,72 +251,89 @@ def worker(
 @one_line_errors
 def demo(
     host: Annotated[str | None, typer.Option(help="Address to bind (default CALSYNC_HOST or 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default CALSYNC_PORT or 8000).")] = None,
-    sandbox_port: Annotated[int, typer.Option(min=0, max=65535, help="HTTPS port of the sandbox (0: any).")] = 8443,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Port (default CALSYNC_PORT or 8000; taken: any free one).")
+    ] = None,
+    sandbox_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="HTTPS port of the sandbox (0: any; taken: any free one).")
+    ] = 8443,
+    reset: Annotated[bool, typer.Option("--reset", help="Start over: delete the demo's data first.")] = False,
 ) -> None:
-    """The whole system in one process: SQLite in <data_dir>/demo/ (fresh each run), the sandbox standing in for
-    Google and Microsoft, the web app, sync workers; a seeded organization, people and events."""
-    import secrets
-
-    from pydantic import SecretStr
-
-    from calsync.sandbox.app import Sandbox
-    from calsync.sandbox.server import start_in_thread, write_endpoint_map
-    from calsync.services.demo import seed_demo
-    from calsync.services.runtime import build_runtime
-    from calsync.store.migrate import upgrade
+    """The whole system in one process: SQLite in <data_dir>/demo/ (kept between runs; --reset starts over), the
+    sandbox standing in for Google and Microsoft, the web app, sync workers; a seeded organization, people and
+    events. One demo per data directory: a second one stops with one line and changes nothing."""
+    from calsync import cli_demo
 
     base = _settings(host=host, port=port)
     demo_dir = base.data_dir / "demo"
-    if demo_dir.exists():
-        shutil.rmtree(demo_dir)
-    demo_dir.mkdir(parents=True, mode=0o700)
+    with cli_demo.demo_lock(demo_dir):
+        if reset:
+            cli_demo.reset(demo_dir)
+        _run_demo(base, demo_dir, sandbox_port)
+
+
+def _run_demo(base: Settings, demo_dir: Path, sandbox_port: int) -> None:
+    from calsync import cli_demo
+    from calsync.sandbox.app import Sandbox
+    from calsync.sandbox.server import start_in_thread, write_endpoint_map
+    from calsync.services.demo import resume_demo, seed_demo
+    from calsync.services.runtime import build_runtime
+    from calsync.store.migrate import upgrade
+
+    sock = cli_demo.bind(base.host, base.port, fallback=True)
+    kept = cli_demo.demo_settings(demo_dir)
+    # Built like every other command's settings, from the kept file (so `calsync status` & co. see the same).
+    settings = _bound(load_settings(data_dir=demo_dir, host=base.host, port=base.port, database_url=""), sock)
+    if not cli_demo.port_free("127.0.0.1", sandbox_port):
+        sandbox_port = 0
     # The sandbox stands in for Google and Microsoft, with calsync's OAuth clients registered there (as an
     # operator registers them at the real providers). The person sees the sandbox's consent page.
     running = start_in_thread(Sandbox(), demo_dir, host="127.0.0.1", port=sandbox_port)
-    base_url = base.effective_base_url
-    clients = {
-        "google": ("calsync-demo.apps.googleusercontent.com", secrets.token_urlsafe(24)),
-        "microsoft": ("00000000-0000-4000-8000-00000000ca15", secrets.token_urlsafe(24)),
-    }
-    running.sandbox.google.register_client(*clients["google"], [f"{base_url}/oauth/google/callback"])
-    running.sandbox.microsoft.register_client(*clients["microsoft"], [f"{base_url}/oauth/microsoft/callback"])
-    settings = base.model_copy(
-        update={
-            "data_dir": demo_dir,
-            "database_url": None,
-            "sandbox_map": write_endpoint_map(demo_dir, running.endpoints),
-            "google_client_id": clients["google"][0],
-            "google_client_secret": SecretStr(clients["google"][1]),
-            "microsoft_client_id": clients["microsoft"][0],
-            "microsoft_client_secret": SecretStr(clients["microsoft"][1]),
-            "poll_interval": 30.0,
-            "push_notifications": True,
-        }
-    )
-    upgrade(settings.effective_database_url)
-    runtime = build_runtime(settings)
-    seed = seed_demo(runtime.service)
-
-    def banner() -> None:
-        wide = Console(width=max(console.width, 170))  # never fold a token: people copy them from here
-        table = Table(title=f"{seed.organization.name}: demo logins (password for all: {seed.logins[0].password})")
-        for column in ("name", "role", "time zone", "email", "API token"):
-            table.add_column(column, overflow="fold")
-        for login in seed.logins:
-            p = login.person
-            table.add_row(p.name, p.role.value, p.timezone, p.email, login.token)
-        wide.print(table)
-        url = settings.effective_base_url
-        wide.print(f"[green]calsync demo[/] on {url}  (sign in at {url}/signin; API docs at {url}/docs)")
-        wide.print(
-            f"sandbox Google Calendar and Outlook: {running.base_url}  (calendar pages appear there once you connect; "
-            f"e.g. {running.base_url}/calendar/google/{seed.logins[2].person.email})"
-        )
-        wide.print(f"try: curl -H 'Authorization: Bearer {seed.logins[2].token}' {url}/api/v1/events")
-
     try:
-        _serve(settings, banner, runtime=runtime)
+        base_url = settings.effective_base_url
+        running.sandbox.google.register_client(
+            kept["CALSYNC_GOOGLE_CLIENT_ID"],
+            kept["CALSYNC_GOOGLE_CLIENT_SECRET"],
+            [f"{base_url}/oauth/google/callback"],
+        )
+        running.sandbox.microsoft.register_client(
+            kept["CALSYNC_MICROSOFT_CLIENT_ID"],
+            kept["CALSYNC_MICROSOFT_CLIENT_SECRET"],
+            [f"{base_url}/oauth/microsoft/callback"],
+        )
+        write_endpoint_map(demo_dir, running.endpoints)
+        upgrade(settings.effective_database_url)
+        runtime = build_runtime(settings)
+        resumed = resume_demo(runtime.service)
+        seed = resumed or seed_demo(runtime.service)
+
+        def banner() -> None:
+            wide = Console(width=max(console.width, 170))  # never fold a token: people copy them from here
+            title = f"{seed.organization.name}: demo logins (password for all: {seed.logins[0].password})"
+            table = Table(title=title)
+            for column in ("name", "role", "time zone", "email", "API token"):
+                table.add_column(column, overflow="fold")
+            for login in seed.logins:
+                p = login.person
+                table.add_row(p.name, p.role.value, p.timezone, p.email, login.token)
+            wide.print(table)
+            url = settings.effective_base_url
+            if resumed is not None:
+                wide.print(
+                    f"kept the data of the last run in {demo_dir} (--reset starts over); the sandbox's calendars "
+                    "start empty, so reconnect calendars in Profile → Calendar",
+                    highlight=False,
+                )
+            wide.print(f"[green]calsync demo[/] on {url}  (sign in at {url}/signin; API docs at {url}/docs)")
+            wide.print(
+                f"sandbox Google Calendar and Outlook: {running.base_url}  (calendar pages appear there once you "
+                f"connect; e.g. {running.base_url}/calendar/google/{seed.logins[2].person.email})"
+            )
+            wide.print(f"try: curl -H 'Authorization: Bearer {seed.logins[2].token}' {url}/api/v1/events")
+            wide.print(f"other calsync commands (status, diagnose, config, ...) in another shell: "
+                       f"export CALSYNC_DATA_DIR={demo_dir}", highlight=False, soft_wrap=True)
+
+        _serve(settings, sock, banner, runtime=runtime)
     finally:
         running.stop()
 
@@ -329,6 +397,90 @@ def keys_rotate(
     )
 
 
+KEY_FILE = "token-keys.json"
+
+
+def _require_database(settings: Settings) -> None:
+    """Refuse (one line, exit 2) a database that is missing or not migrated, naming the setting to fix: a command
+    run with a wrong CALSYNC_DATA_DIR or CALSYNC_DATABASE_URL must not leave an empty database behind. A malformed
+    CALSYNC_TOKEN_KEYS is reported first: it is the setting to fix whatever else is wrong."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from calsync.store.db import make_engine
+    from calsync.store.migrate import current_revision, head_revision
+
+    if settings.token_keys:
+        _require_keys(settings)
+    url = settings.effective_database_url
+    if not settings.database_url:
+        path = settings.data_dir / "calsync.db"
+        if not path.is_file():
+            demo = settings.data_dir / "demo" / "calsync.db"
+            hint = f" (the demo's: export CALSYNC_DATA_DIR={demo.parent})" if demo.is_file() else ""
+            raise _fail(
+                f"no database at {path}: set CALSYNC_DATA_DIR to calsync's data directory{hint}, or "
+                "CALSYNC_DATABASE_URL; 'calsync db upgrade' creates a new one",
+                2,
+            )
+    engine = make_engine(url)
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["error"])[0]
+        raise _fail(f"cannot use the database at {_safe_url(url)} ({first}); check CALSYNC_DATABASE_URL", 2) from None
+    finally:
+        engine.dispose()
+    if revision is None:
+        raise _fail(
+            f"the database at {_safe_url(url)} has no calsync schema: check CALSYNC_DATABASE_URL / CALSYNC_DATA_DIR, "
+            "or run 'calsync db upgrade' to create it",
+            2,
+        )
+    if revision != head_revision():
+        raise _fail(
+            f"the database at {_safe_url(url)} is at migration {revision}, this calsync needs {head_revision()}: "
+            "run 'calsync db upgrade'",
+            2,
+        )
+
+
+def _require_keys(settings: Settings) -> None:
+    """Refuse to start without the token keys the stored tokens were sealed with (a new key file would make every
+    stored token unreadable): one line naming the settings to fix."""
+    if settings.token_keys:
+        from calsync.crypto import TokenCipher
+
+        TokenCipher(env_keys=settings.token_keys.get_secret_value())  # a malformed value: one line, exit 2
+    elif not (settings.data_dir / KEY_FILE).is_file():
+        raise _fail(
+            f"no token key file at {settings.data_dir / KEY_FILE}: set CALSYNC_DATA_DIR to the data directory "
+            "`calsync serve` uses, or CALSYNC_TOKEN_KEYS",
+            2,
+        )
+
+
+@app.command("config")
+@one_line_errors
+def config_(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the settings reference (docs/configuration.md) instead.")
+    ] = False,
+) -> None:
+    """The settings in force: each CALSYNC_* variable, its value (secrets masked) and where it came from."""
+    from calsync import config_report
+
+    if markdown:
+        sys.stdout.write(config_report.markdown())
+        return
+    settings = _settings()
+    table = Table(title="calsync settings in force (docs/configuration.md describes each)")
+    for column in ("variable", "value", "from"):
+        table.add_column(column, overflow="fold")
+    for row in config_report.effective(settings):
+        table.add_row(row.variable, row.value, row.source)
+    Console(width=max(console.width, 140)).print(table, highlight=False)
+
+
 # ---- support: diagnose, status, resync (issue 6) ---------------------------------------------------------------
 
 
@@ -339,6 +491,8 @@ def _runtime_or_exit(settings: Settings) -> Iterator[Runtime]:
 
     from calsync.services.runtime import build_runtime
 
+    _require_database(settings)
+    _require_keys(settings)
     runtime = None
     try:
         runtime = build_runtime(settings)

@@ -1,6 +1,7 @@
 """Typed settings, read once at the edge (CLI or app factory) and passed down.
 
-Every setting comes from a ``CALSYNC_*`` environment variable (or a ``.env`` file in the working directory).
+Every setting comes from a ``CALSYNC_*`` environment variable (or a ``.env`` file in the working directory, or
+``<data_dir>/calsync.env``); docs/configuration.md lists them all and ``calsync config`` shows the values in force.
 Nothing below the edge reads the environment: functions receive a :class:`Settings` object, which keeps tests
 free to build one per case (Starlette ``config.py`` and Warehouse ``config.py`` work the same way).
 """
@@ -9,9 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CALSYNC_"
+DOTENV_FILE = ".env"
+DATA_DIR_ENV_FILE = "calsync.env"
+"""Settings kept with the data: read from ``<data_dir>/calsync.env`` before ``.env`` and the environment."""
 
 
 def _default_data_dir() -> Path:
@@ -19,9 +26,10 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """All of calsync's configuration. Field docs double as the reference in docs/configuration.md."""
+    """All of calsync's configuration. Field descriptions are the reference: docs/configuration.md is generated
+    from them (``calsync config --markdown > docs/configuration.md``), so a new field needs a description."""
 
-    model_config = SettingsConfigDict(env_prefix="CALSYNC_", env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=DOTENV_FILE, extra="ignore", frozen=True)
 
     data_dir: Path = Field(
         default_factory=_default_data_dir,
@@ -39,7 +47,18 @@ class Settings(BaseSettings):
         description="Public URL of this calsync (OAuth redirect URIs and webhook addresses are built from it). "
         "Unset means http://<host>:<port>.",
     )
-    log_level: str = Field(default="INFO", description="Python logging level name.")
+    log_level: str = Field(default="INFO", description="Python logging level name (DEBUG, INFO, WARNING, ERROR).")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`: one readable line per record; `json`: one JSON object per line (time, level, logger, "
+        "message, process, exception) for a log pipeline. Secrets are masked in both.",
+    )
+    expect_workers: bool = Field(
+        default=True,
+        description="Whether `/readyz` requires a worker heartbeat younger than two lease lengths (`serve` runs "
+        "its own worker unless started with `--no-sync`). Turn off for web processes whose load balancer must "
+        "not take them out of rotation when the workers are down.",
+    )
 
     # ---- calendar providers (issue 4) -------------------------------------------------------------------------
     google_client_id: str | None = Field(default=None, description="Google OAuth client id (web application).")
@@ -48,8 +67,10 @@ class Settings(BaseSettings):
     microsoft_client_secret: SecretStr | None = Field(default=None, description="Microsoft app client secret.")
     sandbox_map: Path | None = Field(
         default=None,
-        description="Point both providers at a running sandbox: the sandbox.json that `calsync sandbox` wrote. "
-        "Unset means the real Google and Microsoft endpoints.",
+        description="Point both providers at a running sandbox (the local Google and Microsoft emulators, "
+        "docs/sandbox.md): the sandbox.json that `calsync sandbox` writes in its data directory (`calsync demo` sets "
+        "it in <data_dir>/demo/calsync.env). Unset means the real Google and Microsoft endpoints. Never set it in "
+        "production.",
     )
     token_keys: SecretStr | None = Field(
         default=None,
@@ -182,3 +203,14 @@ class Settings(BaseSettings):
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def load_settings(**values: Any) -> Settings:
+    """Settings as every command reads them: defaults, then ``<data_dir>/calsync.env`` (when there is one), then
+    ``.env``, then the environment, then ``values`` (command-line options). The data directory is found first
+    (from the environment or ``.env``), so its file cannot move it."""
+    first = Settings(**values)
+    kept = first.data_dir / DATA_DIR_ENV_FILE
+    if not kept.is_file():
+        return first
+    return Settings(_env_file=(kept, DOTENV_FILE), **{"data_dir": first.data_dir, **values})

@@ -1,6 +1,6 @@
 """The demo organization: people in several zones and every role, events in several zones, one all-day, one
-without a zone (it takes its organizer's), and some RSVPs. ``calsync demo`` seeds a fresh database with it; tests
-call :func:`seed_demo` directly.
+without a zone (it takes its organizer's), and some RSVPs. ``calsync demo`` seeds a new database with it (and
+resumes it on later runs: :func:`resume_demo`); tests call :func:`seed_demo` directly.
 
 Event times are relative to the context's clock (the next days), at hours that exist in every zone used here.
 """
@@ -14,6 +14,8 @@ from calsync.core.model import Event, Module, Organization, Person, Role, RsvpSt
 from calsync.core.timezones import utc_to_wall
 from calsync.services import auth, events, organizations, people, rsvps
 from calsync.services.context import ServiceContext
+from calsync.store.organizations import OrganizationRepository
+from calsync.store.people import PersonRepository
 
 DEMO_PASSWORD = "calsync-demo-events"
 
@@ -133,3 +135,22 @@ def seed_demo(ctx: ServiceContext, organization_name: str = "Demo Events Co.") -
     rsvps.answer(ctx, mia, created[2].id, RsvpStatus.DECLINED)
     rsvps.answer(ctx, mia, created[4].id, RsvpStatus.ACCEPTED)
     return DemoSeed(organization=organization, logins=logins, events=created)
+
+
+def resume_demo(ctx: ServiceContext) -> DemoSeed | None:
+    """The demo organization of an earlier run (its data kept), with a fresh API token for each demo person (only
+    their hashes are stored, so the first run's cannot be shown again). None when the database has no demo."""
+    with ctx.db.session(write=False) as session:
+        people_repo = PersonRepository(session)
+        found = [people_repo.by_email(email) for email, *_ in _PEOPLE]
+        if any(f is None for f in found):
+            return None
+        persons = [f[0] for f in found if f is not None]
+        organization = OrganizationRepository(session).get(persons[0].organization_id)
+    if organization is None:
+        return None
+    logins = [
+        DemoLogin(person=p, password=DEMO_PASSWORD, token=auth.issue_token_unchecked(ctx, p.id, "demo").secret)
+        for p in persons
+    ]
+    return DemoSeed(organization=organization, logins=logins, events=[])

@@ -21,6 +21,7 @@ import hmac
 import logging
 from typing import Any
 
+from calsync import metrics
 from calsync.core.connection import ConnectionStatus, Provider
 from calsync.services.context import ServiceContext
 from calsync.services.uow import unit_of_work
@@ -46,6 +47,7 @@ def _secret_matches(record: ConnectionRecord | None, secret: str | None, provide
 def google(ctx: ServiceContext, *, channel_id: str | None, token: str | None, state: str | None) -> Outcome:
     """One Google watch-channel notification (headers only)."""
     if not channel_id:
+        metrics.NOTIFICATIONS.labels("google", "refused").inc()
         return Outcome(ignored=1)
     now = ctx.now()
     with unit_of_work(ctx.db) as uow:
@@ -53,17 +55,20 @@ def google(ctx: ServiceContext, *, channel_id: str | None, token: str | None, st
         record = repo.by_channel(channel_id)
         if not _secret_matches(record, token, Provider.GOOGLE):
             log.info("ignored a Google notification for unknown or unauthenticated channel %s", channel_id[:80])
+            metrics.NOTIFICATIONS.labels("google", "refused").inc()
             return Outcome(ignored=1)
         assert record is not None
         if state in ("exists", "not_exists"):
             repo.mark_due(record.id, now, pull=True)
-        return Outcome(accepted=1)
+    metrics.NOTIFICATIONS.labels("google", "accepted").inc()
+    return Outcome(accepted=1)
 
 
 def microsoft(ctx: ServiceContext, payload: Any) -> Outcome:
     """A Graph notification POST: ``{"value": [...]}`` of change or lifecycle items."""
     items = payload.get("value") if isinstance(payload, dict) else None
     if not isinstance(items, list):
+        metrics.NOTIFICATIONS.labels("microsoft", "refused").inc()
         return Outcome(ignored=1)
     accepted = ignored = 0
     now = ctx.now()
@@ -85,6 +90,8 @@ def microsoft(ctx: ServiceContext, payload: Any) -> Outcome:
                 repo.clear_channel(record.id)
             repo.mark_due(record.id, now, pull=True)
             accepted += 1
+    metrics.NOTIFICATIONS.labels("microsoft", "accepted").inc(accepted)
+    metrics.NOTIFICATIONS.labels("microsoft", "refused").inc(ignored)
     if ignored:
         log.info("ignored %d Graph notification item(s): unknown subscription or wrong clientState", ignored)
     return Outcome(accepted, ignored)

@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from calsync import metrics
 from calsync.core.connection import Provider
-from calsync.errors import ProviderAuthError, ProviderTransient
+from calsync.errors import ProviderAuthError, ProviderError, ProviderTransient
 from calsync.sync.limits import Limits
 from calsync.sync.tokens import TokenManager
 
@@ -63,18 +64,30 @@ class RoundCalls:
     def batch(self, fn: Callable[..., T], units: int, *args: object) -> T:
         """One request that carries ``units`` calls (a provider batch): each counts against the quotas as if sent
         alone (provider-facts §1.7, §3.7), so ``units`` tokens are taken from every bucket before it goes."""
-        bucket = self.limits.bucket(self.provider.value, self.account)
+        provider = self.provider.value
+        bucket = self.limits.bucket(provider, self.account)
+        kind = getattr(fn, "__name__", "call")
         for attempt in range(MAX_ATTEMPTS):
+            project_wait = user_wait = 0.0
             for _ in range(units):
                 if self.provider is Provider.GOOGLE:
-                    self.limits.project.acquire()
-                bucket.acquire()
+                    project_wait += self.limits.project.acquire()
+                user_wait += bucket.acquire()
+            if self.provider is Provider.GOOGLE:
+                metrics.QUOTA_WAIT.labels(provider, "project").observe(project_wait)
+            metrics.QUOTA_WAIT.labels(provider, "user").observe(user_wait)
             try:
-                with self.limits.concurrency(self.provider.value, self.account):
+                with self.limits.concurrency(provider, self.account):
                     with self._lock:
                         self.count += units
                         token = self.token
-                    return fn(token, *args)
+                    try:
+                        result = fn(token, *args)
+                    except ProviderError as exc:
+                        metrics.PROVIDER_CALLS.labels(provider, kind, metrics.status_class(exc.status)).inc()
+                        raise
+                    metrics.PROVIDER_CALLS.labels(provider, kind, "2xx").inc()
+                    return result
             except ProviderAuthError as exc:
                 with self._lock:
                     retry = exc.status == 401 and (not self.refreshed or token != self.token)
@@ -89,6 +102,7 @@ class RoundCalls:
                 if exc.status in (429, 403) or exc.retry_after is not None:
                     with self._lock:
                         self.throttled += 1
+                    metrics.THROTTLED.labels(provider).inc()
                     bucket.pause(exc.retry_after if exc.retry_after is not None else 1.0)
                 if attempt == MAX_ATTEMPTS - 1:
                     raise

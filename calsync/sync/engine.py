@@ -107,6 +107,7 @@ class Engine:
             report.outcome = "skipped"
             report.next_due = now + dt.timedelta(seconds=self.settings.poll_interval)
             return report
+        report.provider = conn.provider.value
         calls = RoundCalls(
             connection_id=conn.id,
             provider=conn.provider,

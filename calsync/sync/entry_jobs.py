@@ -48,6 +48,9 @@ from calsync.sync.calls import RoundCalls
 from calsync.sync.entry_run import AnswerAdopter, EntryRun, EntryTally, write_ahead
 from calsync.sync.report import RoundReport
 
+_WRITES = ("Create", "Update", "Delete", "Lookup")
+"""The provider-facing actions an entry's failure is counted under (calsync_entries_failed)."""
+
 MAX_REPLANS = 4
 ROUND_PARALLELISM = 4
 """Entries of one connection written at once: Graph allows 4 concurrent requests per mailbox (§3.7)."""
@@ -306,4 +309,5 @@ class RoundEntries:
         run.save(last_error=error, clean_seq=job.seen_seq)
         wrote = tally.created + tally.updated + tally.deleted
         lag_ms = self._lag_ms(job, self.clock()) if wrote else None
-        self.report.merge(tally, f"event {job.event_id}: {error}" if error else None, lag_ms)
+        action = next((type(a).__name__.lower() for a in job.actions if type(a).__name__ in _WRITES), "other")
+        self.report.merge(tally, f"event {job.event_id}: {error}" if error else None, lag_ms, action=action)

@@ -22,6 +22,8 @@ class EngineSettings:
 @dataclasses.dataclass
 class RoundReport:
     connection_id: int
+    provider: str = "unknown"
+    """google | microsoft, once the round knows the connection (the metrics' label)."""
     outcome: str = "ok"
     """ok | transient | auth | skipped | error"""
     full: bool = False
@@ -45,13 +47,19 @@ class RoundReport:
     lags_ms: list[int] = dataclasses.field(default_factory=list)
     """For each entry this round wrote: milliseconds from the change that marked it to the write."""
 
-    def merge(self, tally: EntryTally, error: str | None, lag_ms: int | None = None) -> None:
+    failed_actions: list[str] = dataclasses.field(default_factory=list)
+    """For each entry that ended with an error: the action it was planned to take (create, update, ...)."""
+
+    def merge(
+        self, tally: EntryTally, error: str | None, lag_ms: int | None = None, *, action: str | None = None
+    ) -> None:
         """Entries of a round run in parallel: each keeps its own tally, merged here."""
         with self.lock:
             self.entries += 1
             self.tally.add(tally)
             if error is not None:
                 self.errors.append(error)
+                self.failed_actions.append(action or "unknown")
             if lag_ms is not None:
                 self.lags_ms.append(lag_ms)
 

@@ -17,9 +17,11 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
+from calsync import metrics
 from calsync.store.db import Database
 from calsync.store.work import Claim, WorkRepository
 from calsync.sync.engine import Engine
@@ -58,21 +60,26 @@ class Worker:
     # ---- claiming and releasing --------------------------------------------------------------------------------
     def claim(self, limit: int) -> list[Claim]:
         with self.db.session() as session:
-            return WorkRepository(session).claim(self.id, self.clock(), self.lease, limit)
+            claims = WorkRepository(session).claim(self.id, self.clock(), self.lease, limit)
+        metrics.LEASES_HELD.inc(len(claims))
+        return claims
 
     def release(self, claim: Claim, report: RoundReport) -> None:
         now = self.clock()
         next_due = report.next_due if report.outcome != "auth" else None
         with self.db.session() as session:
             WorkRepository(session).release(self.id, claim, now, next_due, pull_next=False)
+        metrics.LEASES_HELD.dec()
 
     def _round(self, claim: Claim) -> RoundReport:
+        started = time.monotonic()
         try:
             report = self.engine.reconcile(claim.connection_id)
         except Exception:  # the one catch-all: record, carry on with other connections
             log.exception("sync round for connection %s failed unexpectedly", claim.connection_id)
             report = RoundReport(claim.connection_id, outcome="error", errors=["internal error; see the logs"])
             report.next_due = self.clock() + dt.timedelta(seconds=60)
+        _count(report, time.monotonic() - started)
         if self.on_round is not None:
             self.on_round(report)
         return report
@@ -158,3 +165,26 @@ class Worker:
             with self._lock:
                 self._inflight.pop(claim.connection_id, None)
         return bool(done)
+
+
+_WRITTEN = {
+    "created": "created",
+    "updated": "updated",
+    "deleted": "deleted",
+    "answers_adopted": "answer_adopted",
+    "tombstoned": "tombstoned",
+    "duplicates_removed": "duplicate_removed",
+}
+
+
+def _count(report: RoundReport, seconds: float) -> None:
+    """A finished round into the process's metrics (calsync.metrics): duration, entries, the sync lag."""
+    provider = report.provider
+    metrics.ROUND_DURATION.labels(provider, report.outcome).observe(seconds)
+    for field, action in _WRITTEN.items():
+        if n := getattr(report.tally, field):
+            metrics.ENTRIES_WRITTEN.labels(provider, action).inc(n)
+    for action in report.failed_actions:
+        metrics.ENTRIES_FAILED.labels(provider, action).inc()
+    for lag_ms in report.lags_ms:
+        metrics.CHANGE_TO_WRITTEN.labels(provider).observe(lag_ms / 1000)

@@ -13,17 +13,16 @@ import urllib.parse
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 
-from calsync import __version__
+from calsync import __version__, metrics
 from calsync.config import Settings
 from calsync.services.auth import SessionPolicy
 from calsync.services.context import Clock, system_clock
+from calsync.services.health import installation_probe
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
-from calsync.web import errors, pages
-from calsync.web.routes import connections, events, oauth, organizations, password, people, session, webhooks
-from calsync.web.schemas import Health
+from calsync.web import api_docs, errors, pages
+from calsync.web.routes import connections, events, health, oauth, organizations, password, people, session, webhooks
 from calsync.web.sessions import load_or_create_key
 
 API_PREFIX = "/api/v1"
@@ -45,13 +44,17 @@ def create_app(
         version=__version__,
         description="The events platform behind calsync: organizations, people, events and RSVPs. "
         "Authenticate with `Authorization: Bearer <api token>` or the session cookie from `POST /api/v1/session`.",
-        docs_url="/docs",
+        docs_url=None,  # served by calsync.web.api_docs, with no CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
     app.state.ctx = runtime.service
     key = load_or_create_key(settings.ensure_data_dir())
     app.state.csrf_key = hashlib.sha256(b"calsync-csrf|" + key).digest()
+    app.state.installation_metrics = metrics.installation_registry(
+        installation_probe(db, runtime.service.now, dt.timedelta(seconds=settings.lease_seconds * 2))
+    )
     app.state.secure_cookies = settings.effective_base_url.startswith("https://")
     public = urllib.parse.urlsplit(settings.effective_base_url)
     app.state.public_origin = f"{public.scheme}://{public.netloc}".lower()
@@ -76,14 +79,9 @@ def create_app(
     app.include_router(oauth.router)  # browser routes: /connect/{provider}, /oauth/{provider}/callback
     app.include_router(pages.router)  # the server-rendered pages (calsync.web.pages)
     app.include_router(webhooks.router)  # provider push notifications (calsync.services.notifications)
+    app.include_router(health.router)  # /healthz, /readyz, /metrics
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
-
-    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
-    def healthz() -> Health:
-        with db.session(write=False) as s:
-            s.execute(text("SELECT 1"))
-        return Health(status="ok", database=db.dialect)
-
+    api_docs.install(app)  # /docs and /redoc, assets served here
     return app
 
 
@@ -97,5 +95,7 @@ def server_config(app: FastAPI, settings: Settings, *, port: int | None = None) 
         host=settings.host,
         port=settings.port if port is None else port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # calsync.logs configures every process's logging (redaction, JSON)
+        timeout_graceful_shutdown=5,
         proxy_headers=False,
     )

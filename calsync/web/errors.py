@@ -18,6 +18,7 @@ requests-oauthlib logs token responses at DEBUG), and :class:`RedactSecrets` is 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
@@ -190,7 +191,16 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         return record
     clean = redact(message)
     if clean != message:
-        record.msg, record.args = clean, None
+        args = record.args
+        if isinstance(args, tuple) and args:
+            # Keep the args' shape: formatters such as uvicorn's access log unpack them (collapsing them to None
+            # lost the OAuth callback's access line to "cannot unpack non-iterable NoneType").
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+            with contextlib.suppress(Exception):
+                if record.getMessage() == clean:  # the secrets were all in the args: keep the args
+                    clean = ""
+        if clean:
+            record.msg, record.args = clean, None
     if record.exc_info and not record.exc_text:
         text = logging.Formatter().formatException(record.exc_info)
         record.exc_text = redact(text)

@@ -184,13 +184,13 @@ def test_serve_applies_migrations_and_answers_healthz(tmp_path: Path, started: l
 
 
 def test_demo_seeds_serves_and_prints_working_tokens(tmp_path: Path, started: list[subprocess.Popen[str]]) -> None:
-    """`calsync demo` recreates <data_dir>/demo, prints one token per demo person, and those tokens work."""
+    """`calsync demo --reset` empties <data_dir>/demo, prints one token per demo person, and those tokens work."""
     stale = tmp_path / "demo" / "leftover.txt"
     stale.parent.mkdir()
     stale.write_text("from an earlier run")
     port = _free_port()
     process = _start(
-        ["demo", "--port", str(port), "--sandbox-port", "0"],  # not the sandbox's default 8443: others may hold it
+        ["demo", "--reset", "--port", str(port), "--sandbox-port", "0"],  # not the default 8443: others may hold it
         {"CALSYNC_DATA_DIR": str(tmp_path), "CALSYNC_DATABASE_URL": ""},
         started,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import warnings
 from typing import Any
 
 import msal
@@ -27,6 +28,12 @@ from calsync.errors import ProviderAuthError, ProviderPermanent, ProviderTransie
 from calsync.providers.base import AuthorizationStart, Grant, TokenSet
 from calsync.providers.config import ClientCredentials, MicrosoftEndpoints
 from calsync.providers.http import Tls
+
+# MSAL warns on every authorization URL that response_mode='form_post' is "recommended". calsync's callback is a
+# GET on purpose: a cross-site form POST would not carry the SameSite=Lax cookie that binds the flow to the
+# browser that started it (docs/connections.md), and the code is PKCE-bound and single-use. The warning is noise to
+# whoever runs calsync, so that one warning (matched by its text) is filtered.
+warnings.filterwarnings("ignore", message=r"response_mode='form_post' is recommended", category=UserWarning)
 
 SCOPES = ("Calendars.ReadWrite",)
 """Delegated permission to read and write the person's calendars; MSAL adds openid, profile, offline_access."""

@@ -1,0 +1,306 @@
+"""The production layout of docs/deploy.md, run on this machine: PostgreSQL, one `calsync serve --no-sync` web
+process and two `calsync worker --metrics-port 0` processes (separate OS processes, free ports), the sandbox
+standing in for Google and Microsoft over HTTPS (in this test process, auto-consent on). Two people connect (one
+per provider) through calsync's real /connect and callback routes, RSVP through the API, and the entries appear
+in, and leave, their calendars; /readyz, /metrics on serve and on the workers, and the JSON logs are checked.
+
+The organization and its people are created with the demo seed on the PostgreSQL database (the public path on
+this branch before `calsync init` / `calsync org create`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from calsync.core.connection import Provider
+from calsync.core.model import Role
+from calsync.crypto import TokenCipher
+from calsync.providers.config import ClientCredentials
+from calsync.sandbox.server import RunningSandbox, write_endpoint_map
+from calsync.services.context import ServiceContext
+from calsync.services.demo import DEMO_PASSWORD, seed_demo
+from calsync.store.db import Database
+from calsync.store.sync_models import ConnectionRow
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+GOOGLE = ClientCredentials("calsync-deploy.apps.googleusercontent.com", "deploy-google-secret-d1")
+MICROSOFT = ClientCredentials("0d0d0d0d-14a6-49ae-97bc-6eba6914d3p1", "deploy-microsoft-secret-d2")
+BOUND = 90.0
+
+
+class Process:
+    """A calsync subprocess whose stderr is collected in a thread (so waiting on a line has a bound)."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.args = args
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "calsync", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "400", **env},
+        )
+        self.err = ""
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stderr is not None
+        for line in self.popen.stderr:
+            with self._lock:
+                self.err += line
+
+    def wait_for(self, pattern: str) -> re.Match[str]:
+        deadline = time.monotonic() + BOUND
+        while time.monotonic() < deadline:
+            with self._lock:
+                found = re.search(pattern, self.err)
+            if found:
+                return found
+            if self.popen.poll() is not None:
+                raise AssertionError(f"calsync {self.args} exited {self.popen.returncode}: {self.err[-3000:]}")
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} not in the stderr of calsync {self.args} within {BOUND} s: {self.err}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+
+
+def wait_until(check: Callable[[], Any], what: str, timeout: float = BOUND) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def status(url: str) -> int | None:
+    """The status of GET ``url``, or None while the process is not answering yet (its socket listens early)."""
+    try:
+        return httpx.get(url, timeout=5).status_code
+    except httpx.TransportError:
+        return None
+
+
+def samples(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of metric ``name`` whose labels include ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        found = dict(re.findall(r'(\w+)="([^"]*)"', head))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+def _connect(base: str, email: str, provider: Provider, ca: str) -> None:
+    """Sign in, /connect/{provider} -> the sandbox authorizes at once (login_hint, auto-consent) -> the callback."""
+    with httpx.Client(base_url=base, trust_env=False, timeout=30) as web:
+        signed = web.post("/api/v1/session", json={"email": email, "password": DEMO_PASSWORD})
+        assert signed.status_code == 200, signed.text
+        start = web.get(f"/connect/{provider.value}")
+        assert start.status_code == 302, start.text
+        with httpx.Client(verify=ssl.create_default_context(cafile=ca), trust_env=False, timeout=30) as provider_http:
+            consent = provider_http.get(start.headers["location"])
+        assert consent.status_code in (302, 303), consent.text
+        callback = urlsplit(consent.headers["location"])
+        assert callback.path == f"/oauth/{provider.value}/callback"
+        done = web.get(f"{callback.path}?{callback.query}")
+        assert done.status_code == 303 and "connected" in done.headers["location"], done.text
+
+
+def _entries(sandbox: RunningSandbox, provider: Provider, email: str) -> list[str]:
+    emulator = getattr(sandbox.sandbox, provider.value)
+    if provider is Provider.GOOGLE:
+        items = emulator.events(email, "primary")
+        return sorted(i["summary"] for i in items if i.get("status") != "cancelled")
+    default = emulator.state.require_account(email).default_calendar.id
+    return sorted(
+        i["subject"] for i in emulator.events(email) if i.get("calendarId") == default and not i.get("isCancelled")
+    )
+
+
+def _oauth_tokens(url: str, data: Path) -> list[str]:
+    """The OAuth tokens calsync holds now (decrypted with the installation's key file)."""
+    cipher = TokenCipher.for_data_dir(data)
+    db = Database(url)
+    try:
+        with db.session(write=False) as session:
+            rows = session.execute(select(ConnectionRow.access_token_enc, ConnectionRow.refresh_token_enc)).all()
+    finally:
+        db.dispose()
+    tokens = [cipher.decrypt(value) for row in rows for value in row if value]
+    assert len(tokens) == 4, "an access and a refresh token per connection"
+    return tokens
+
+
+def test_postgres_serve_two_workers_both_providers(
+    postgres_server: Any, sandbox: RunningSandbox, tmp_path: Path, processes: list[Process]
+) -> None:
+    """docs/deploy.md's layout syncs an RSVP end to end for both providers, is ready, counts, and logs safely."""
+    url = postgres_server.create("calsync_deploy")
+    try:
+        _run_layout(url, sandbox, tmp_path, processes)
+    except BaseException:
+        for p in processes:
+            sys.stderr.write(f"---- calsync {p.args} stderr (end) ----\n{p.err[-4000:]}\n")
+        raise
+    finally:
+        for p in processes:
+            p.stop()
+        postgres_server.drop(url)
+
+
+def _run_layout(url: str, sandbox: RunningSandbox, tmp_path: Path, processes: list[Process]) -> None:
+    data = tmp_path / "data"
+    sandbox.sandbox.context.auto_consent = True
+    env = {
+        "CALSYNC_DATABASE_URL": url,
+        "CALSYNC_DATA_DIR": str(data),
+        "CALSYNC_SANDBOX_MAP": str(write_endpoint_map(tmp_path, sandbox.endpoints)),
+        "CALSYNC_GOOGLE_CLIENT_ID": GOOGLE.client_id,
+        "CALSYNC_GOOGLE_CLIENT_SECRET": GOOGLE.client_secret,
+        "CALSYNC_MICROSOFT_CLIENT_ID": MICROSOFT.client_id,
+        "CALSYNC_MICROSOFT_CLIENT_SECRET": MICROSOFT.client_secret,
+        "CALSYNC_PUSH_NOTIFICATIONS": "false",
+        "CALSYNC_POLL_INTERVAL": "2",
+        "CALSYNC_LEASE_SECONDS": "3",
+        "CALSYNC_LOG_FORMAT": "json",
+        "CALSYNC_LOG_LEVEL": "DEBUG",
+    }
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "calsync", "db", "upgrade"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    db = Database(url)
+    try:
+        seed = seed_demo(ServiceContext(db=db))
+    finally:
+        db.dispose()
+
+    serve = Process(["serve", "--port", "0", "--no-sync"], env)
+    processes.append(serve)
+    base = serve.wait_for(r"serving on (http://127\.0\.0\.1:\d+)").group(1)
+    wait_until(lambda: status(f"{base}/healthz") == 200, "serve's /healthz")
+    not_ready = httpx.get(f"{base}/readyz", timeout=5)
+    assert not_ready.status_code == 503 and "worker" in not_ready.json()["reason"]
+    sandbox.sandbox.google.register_client(GOOGLE.client_id, GOOGLE.client_secret, [f"{base}/oauth/google/callback"])
+    sandbox.sandbox.microsoft.register_client(
+        MICROSOFT.client_id, MICROSOFT.client_secret, [f"{base}/oauth/microsoft/callback"]
+    )
+
+    workers = [Process(["worker", "--metrics-port", "0", "--concurrency", "4"], env) for _ in range(2)]
+    processes.extend(workers)
+    metrics_urls = [w.wait_for(r"metrics at (http://127\.0\.0\.1:\d+/metrics)").group(1) for w in workers]
+    wait_until(lambda: status(f"{base}/readyz") == 200, "/readyz to say ready")
+
+    members = {Provider.GOOGLE: seed.login(Role.MEMBER), Provider.MICROSOFT: seed.logins[3]}
+    ca = str(sandbox.tls.ca_cert)
+    for provider, login in members.items():
+        _connect(base, login.person.email, provider, ca)
+    event = seed.events[0]
+
+    def rsvp(login: Any, answer: str) -> None:
+        put = httpx.put(
+            f"{base}/api/v1/events/{event.id}/rsvp",
+            json={"status": answer},
+            headers={"Authorization": f"Bearer {login.token}"},
+            timeout=10,
+        )
+        assert put.status_code == 200, put.text
+
+    # Google answers the next Calendar API call with 429 + Retry-After: the workers back off, count it, and retry.
+    sandbox.sandbox.faults.google.fail_next(429, path_contains="calendar/v3", retry_after=1)
+    # Whatever the seed's answers were, "declined" then "accepted" are two real changes, each synced to the calendar.
+    for answer, present in (("declined", False), ("accepted", True)):
+        for login in members.values():
+            rsvp(login, answer)
+        for provider, login in members.items():
+            wait_until(
+                lambda p=provider, e=login.person.email, want=present: (event.title in _entries(sandbox, p, e)) == want,
+                f"{event.title!r} {'in' if present else 'gone from'} the {provider.value} calendar",
+            )
+
+    # ---- metrics: the installation on serve, each worker's own counters on its endpoint -----------------------
+    served = httpx.get(f"{base}/metrics", timeout=10).text
+    for provider in Provider:
+        assert samples(served, "calsync_connections", provider=provider.value, state="connected") == 1
+    wait_until(  # heartbeats come every second; on a loaded machine one may be late for a moment
+        lambda: samples(httpx.get(f"{base}/metrics", timeout=10).text, "calsync_workers_alive") == 2,
+        "both workers alive in /metrics",
+    )
+    scraped = [httpx.get(u, timeout=10).text for u in metrics_urls]
+    total = "\n".join(scraped)
+    for provider in Provider:
+        assert samples(total, "calsync_entries_written_total", provider=provider.value, action="created") >= 1
+        assert samples(total, "calsync_provider_calls_total", provider=provider.value, status="2xx") >= 1
+        assert samples(total, "calsync_change_to_written_seconds_count", provider=provider.value) >= 1
+        assert samples(total, "calsync_round_duration_seconds_count", provider=provider.value, outcome="ok") >= 1
+    assert samples(total, "calsync_entries_written_total", provider="google", action="deleted") >= 1
+    assert samples(total, "calsync_quota_wait_seconds_count", provider="google", quota="project") >= 1
+    assert samples(total, "calsync_provider_throttled_total", provider="google") >= 1
+    assert samples(total, "calsync_provider_calls_total", provider="google", status="429") >= 1
+    assert all("calsync_leases_held" in s for s in scraped)
+    wait_until(
+        lambda: (
+            samples(httpx.get(f"{base}/metrics", timeout=10).text, "calsync_oldest_unsynced_change_age_seconds") == 0
+        ),
+        "nothing left unsynced",
+    )
+
+    # ---- logs: JSON records, the OAuth callback's access line kept with code and state masked, no secret -------
+    for p in processes:
+        p.stop()
+    records = [json.loads(line) for line in serve.err.splitlines() if line.startswith("{")]
+    assert records, serve.err[-2000:]
+    callbacks = [r for r in records if r["logger"] == "uvicorn.access" and "/oauth/google/callback" in r["message"]]
+    assert callbacks, "the OAuth callback's access line is logged"
+    assert "code=[redacted]" in callbacks[0]["message"] and "state=[redacted]" in callbacks[0]["message"]
+    everything = serve.err + "".join(w.err for w in workers)
+    assert "Logging error" not in everything
+    assert "response_mode" not in everything  # MSAL's form_post advice is not shown to operators
+    for secret in (GOOGLE.client_secret, MICROSOFT.client_secret, *(login.token for login in seed.logins)):
+        assert secret not in everything
+    for secret in _oauth_tokens(url, data):  # what the workers refreshed and used, at DEBUG level
+        assert secret not in everything
+    for w in workers:
+        assert any(json.loads(line)["level"] == "DEBUG" for line in w.err.splitlines() if line.startswith("{"))
