@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
+from calsync.core.entry import Display
+
 
 class Provider(str, Enum):
     GOOGLE = "google"
@@ -47,6 +49,8 @@ class Connection:
     last_error_at: dt.datetime | None
     pending_changes: int
     channel_expires_at: dt.datetime | None
+    display: Display = Display.FULL
+    """What the calendar shows of each event (:class:`calsync.core.entry.Display`)."""
 
     @property
     def active(self) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from calsync.core.connection import Connection, ConnectionStatus, Provider
+from calsync.core.entry import Display
 from calsync.store.sync_models import ConnectionLogRow, ConnectionRow, EntryRow, InstallationRow, OAuthStateRow
 
 LOG_KEEP = 200
@@ -60,6 +61,8 @@ class ConnectionRecord:
     lease_until: dt.datetime | None
     attempts: int
     next_poll_at: dt.datetime | None
+    display: str = "full"
+    """A :class:`calsync.core.entry.Display` value: what the calendar shows of each event."""
 
     def view(self, pending_changes: int = 0) -> Connection:
         """The token-free domain value the API and pages show."""
@@ -84,6 +87,7 @@ class ConnectionRecord:
             last_error_at=self.last_error_at,
             pending_changes=pending_changes,
             channel_expires_at=self.channel_expires_at,
+            display=Display(self.display),
         )
 
 

@@ -56,6 +56,8 @@ class ConnectionRow(Base):
     target_calendar_id: Mapped[str | None] = mapped_column(String(1024))
     target_calendar_name: Mapped[str | None] = mapped_column(String(300))
     dedicated_calendar: Mapped[bool] = mapped_column(Boolean, default=False)
+    display: Mapped[str] = mapped_column(String(20), default="full", server_default="full")
+    """What the calendar shows of each event (core.entry.Display values; migration 0010)."""
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
     token_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

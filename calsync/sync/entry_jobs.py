@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from calsync.core.entry import EntryContent, RenderContext, entry_key, render
+from calsync.core.entry import Display, EntryContent, RenderContext, entry_key, render
 from calsync.core.model import Event, Person, RsvpStatus
 from calsync.core.plan import (
     Action,
@@ -186,6 +186,7 @@ class RoundEntries:
             organizer.name,
             organizer.email,
             f"{self.base_url}/events/{event_id}",
+            Display(self.conn.display),
         )
 
         def render_for(status: RsvpStatus | None) -> EntryContent | None:
