@@ -58,3 +58,10 @@ class Connection:
 
 
 RECONNECT_FIX = "Disconnect your calendar in Profile → Calendar, then connect it again."
+
+
+def reason_without_fix(error_reason: str | None, default: str = "Your calendar connection stopped working.") -> str:
+    """A connection's error reason as one sentence, without the reconnect fix the engine appends to it, so a page
+    that states the fix itself (the badge, Profile → Calendar) says it once, not twice (issue 16)."""
+    text = (error_reason or "").replace(RECONNECT_FIX, "").strip() or default
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -28,6 +28,7 @@ from calsync.core.connection import ConnectionStatus
 from calsync.core.entry import ATTENDING, parse_entry_key
 from calsync.core.model import EventStatus, RsvpStatus
 from calsync.core.plan import ListedEntry, Remote, RemoteState, Synced, forgotten, plan_reconcile
+from calsync.core.validation import shorten
 from calsync.errors import (
     CalsyncError,
     ProviderAuthError,
@@ -156,7 +157,7 @@ class Engine:
             if current is None or current.status is not ConnectionStatus.CONNECTED:
                 return
             repo.update(conn.id, last_error_at=now, error_detail=message[:500], attempts=attempts or current.attempts)
-            repo.log(conn.id, now, "sync-error", f"{message[:300]} (retry in {retry_in:.0f} s)", level="error")
+            repo.log(conn.id, now, "sync-error", f"{shorten(message, 300)} (retry in {retry_in:.0f} s)", level="error")
 
     def _round(self, conn: ConnectionRecord, calls: RoundCalls, report: RoundReport, now: dt.datetime) -> None:
         port = self.providers.entries(conn.provider, conn.account_email)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from calsync.core.connection import RECONNECT_FIX, ConnectionStatus
+from calsync.core.validation import shorten
 from calsync.crypto import TokenCipher
 from calsync.errors import ProviderAuthError, ProviderTransient
 from calsync.providers.base import TokenSet
@@ -120,4 +121,4 @@ class TokenManager:
                 lease_owner=None,
                 lease_until=None,
             )
-            repo.log(connection_id, now, "auth-error", f"{exc.reason} ({exc.message[:300]})", level="error")
+            repo.log(connection_id, now, "auth-error", f"{exc.reason} ({shorten(exc.message, 300)})", level="error")

@@ -37,7 +37,7 @@ def test_unknown_or_foreign_email_is_a_clear_message(site: Site) -> None:
         response = support.post("/support", {"email": email}, page="/support")
         html = unescape(response.text)
         assert response.status_code == 422, email
-        assert f"No one with the email {email} is in Demo Events Co.. Check the address." in html
+        assert f"No one with the email {email} is in Fernhill Studio. Check the address." in html
         assert 'data-testid="diagnosis"' not in html
     empty = support.post("/support", {"email": ""}, page="/support")
     assert empty.status_code == 422 and "Enter the person&#39;s email address." in empty.text
@@ -51,7 +51,7 @@ def test_bad_event_ids_say_what_to_fix(site: Site) -> None:
     assert words.status_code == 422 and "An event id is a number" in words.text
     foreign = support.post("/support", {"email": email, "event_id": str(site.globex_event.id)}, page="/support")
     assert foreign.status_code == 422
-    assert f"no event with id {site.globex_event.id} in Demo Events Co.; check the id" in unescape(foreign.text)
+    assert f"no event with id {site.globex_event.id} in Fernhill Studio; check the id" in unescape(foreign.text)
 
 
 def test_a_person_without_a_calendar_gets_the_connect_step(site: Site) -> None:
