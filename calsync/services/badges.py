@@ -34,8 +34,9 @@ while their RSVP stands (seeds: "Juno won't re-create it if you're still RSVP'd"
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from calsync.core.connection import RECONNECT_FIX, Connection, ConnectionStatus, Provider, reason_without_fix
@@ -72,6 +73,10 @@ class Badge:
     """The reason, or where to look (shown beside the badge)."""
     fix: str | None = None
     """What to do about it, said once, as a link to Profile → Calendar."""
+    synced_at: dt.datetime | None = None
+    """When calsync last wrote or confirmed this event's entry (shown as "last synced at …, via …")."""
+    synced_via: str | None = None
+    """``push`` (a change made here was sent), ``poll`` (a change was read from the calendar) or ``resync``."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class EntryFacts:
     create_pending: bool
     tombstone: bool
     last_error: str | None
+    synced_at: dt.datetime | None = None
+    synced_via: str | None = None
 
     @classmethod
     def of(cls, record: EntryRecord) -> EntryFacts:
@@ -92,6 +99,8 @@ class EntryFacts:
             create_pending=record.synced.create_pending,
             tombstone=record.synced.tombstone,
             last_error=record.last_error,
+            synced_at=record.synced_at,
+            synced_via=record.synced_via,
         )
 
 
@@ -100,6 +109,23 @@ def calendar_label(provider: Provider) -> str:
 
 
 def decide(
+    *,
+    events_enabled: bool,
+    rsvp: RsvpStatus | None,
+    connection: Connection | None,
+    entry: EntryFacts | None,
+) -> Badge | None:
+    """The badge for one event (see the module's table), with when and how its entry was last synced when the
+    entry is in the calendar."""
+    badge = _decide(events_enabled=events_enabled, rsvp=rsvp, connection=connection, entry=entry)
+    if badge is None or entry is None or entry.synced_at is None:
+        return badge
+    if badge.kind not in (BadgeKind.IN_CALENDAR, BadgeKind.OUTDATED, BadgeKind.SYNCING):
+        return badge
+    return replace(badge, synced_at=entry.synced_at, synced_via=entry.synced_via)
+
+
+def _decide(
     *,
     events_enabled: bool,
     rsvp: RsvpStatus | None,

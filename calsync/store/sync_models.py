@@ -131,6 +131,10 @@ class EntryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When calsync last wrote or confirmed this entry in the calendar (the event page's "last synced")."""
+    synced_via: Mapped[str | None] = mapped_column(String(10))
+    """How: ``push`` (a change made in calsync sent), ``poll`` (a change read from the calendar), ``resync``."""
 
     __table_args__ = (
         UniqueConstraint("connection_id", "event_id"),

@@ -157,6 +157,7 @@ class RoundEntries:
                     platform=Platform(rsvp.status, rsvp.version) if rsvp else Platform(None, None),
                     adopt=self.adopt,
                 )
+                run.via = "resync" if self.report.full else "poll" if event_id in remote else "push"
                 job = EntryJob(
                     event_id,
                     run,
@@ -259,7 +260,8 @@ class RoundEntries:
             seen = {job.event_id: job.seen_seq for job in group} if clean else None
             with self.db.session() as session:
                 legs = {job.event_id: job.run.synced for job in group}
-                EntryRepository(session).save_synced_many(self.conn.id, legs, now, seen=seen)
+                via = {job.event_id: job.run.via for job in group if job.run.via}
+                EntryRepository(session).save_synced_many(self.conn.id, legs, now, seen=seen, via=via)
 
     def _lag_ms(self, job: EntryJob, now: dt.datetime) -> int | None:
         if job.dirty_since is None:
