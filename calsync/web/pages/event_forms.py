@@ -134,9 +134,12 @@ def check_all(data: EventFormData, timing: dict[str, object], zone_if_empty: str
     )
     zone = values["timezone"] or zone_if_empty
     attempt("timezone", lambda: timezones.validate_zone(zone))
-    if "timezone" in data.errors:
-        return  # the times cannot be checked in a zone that does not exist
     start, end = timing["start"], timing["end"]
+    if "timezone" in data.errors:
+        # no zone to place the times in; an end at or before the start on the clock is wrong in any zone
+        if isinstance(start, dt.datetime) and isinstance(end, dt.datetime) and end <= start:
+            data.errors["end"] = f"The end ({end:%Y-%m-%d %H:%M}) must be after start ({start:%Y-%m-%d %H:%M})."
+        return
     if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
         attempt("end", lambda: timezones.resolve_timed(start, end, zone))
     first, last = timing["start_date"], timing["end_date"]
