@@ -27,13 +27,18 @@ from calsync.core.entry import Display, EntryContent, RenderContext, entry_key, 
 from calsync.core.model import Event, Person, RsvpStatus
 from calsync.core.plan import (
     Action,
+    AdoptCalendarAnswer,
     ClearTombstone,
     Create,
+    Delete,
+    ForgetEntry,
     MarkInSync,
     Platform,
     Remote,
     Renderer,
+    SetTombstone,
     Synced,
+    Update,
     plan,
 )
 from calsync.errors import CalsyncError, ProviderAuthError, ProviderTransient
@@ -89,6 +94,18 @@ def batchable(actions: Sequence[Action]) -> Create | None:
     ):
         return create
     return None
+
+
+def sync_via(actions: Sequence[Action], *, full: bool) -> str | None:
+    """How this round syncs an entry, for its "last synced at …, via …" (None: nothing worth saying happened;
+    recording an echo of calsync's own write, or confirming a version, is not a sync the person would call one).
+    A write to the calendar is a ``push``, a change read from it (an answer, a deletion) a ``poll``; either in a
+    full reconcile is a ``resync``."""
+    wrote = any(isinstance(a, Create | Update | Delete) for a in actions)
+    read = any(isinstance(a, AdoptCalendarAnswer | ForgetEntry | SetTombstone) for a in actions)
+    if not (wrote or read):
+        return None
+    return "resync" if full else "push" if wrote else "poll"
 
 
 class RoundEntries:
@@ -157,7 +174,6 @@ class RoundEntries:
                     platform=Platform(rsvp.status, rsvp.version) if rsvp else Platform(None, None),
                     adopt=self.adopt,
                 )
-                run.via = "resync" if self.report.full else "poll" if event_id in remote else "push"
                 job = EntryJob(
                     event_id,
                     run,
@@ -170,6 +186,7 @@ class RoundEntries:
                     [],
                 )
                 job.actions = self._plan(job, synced, job.remote)
+                run.via = sync_via(job.actions, full=self.report.full)
                 jobs.append(job)
         return jobs
 
