@@ -49,7 +49,8 @@ def no_sideways_scroll(page: Any) -> bool:
 
 
 def test_outlook_says_how_to_answer(page: Any, live_server: LiveServer) -> None:
-    """With Outlook connected, Profile → Calendar says Busy = going, Tentative or Free = maybe, decline here."""
+    """With Outlook connected, Profile → Calendar (and the event page's help) says Busy = going, Tentative or
+    Free = maybe, decline here."""
     sign_in(page, live_server, Role.MEMBER)
     page.goto(f"{live_server.url}/profile/calendar")
     expect(page.get_by_test_id("connect")).to_contain_text("in Outlook with Show as (Busy = going, Tentative or Free")
@@ -59,6 +60,9 @@ def test_outlook_says_how_to_answer(page: Any, live_server: LiveServer) -> None:
     expect(how).to_contain_text("Not going? Decline on the event’s page here")
     expect(page.get_by_test_id("target-warning")).to_have_count(0)  # the Google warning is Google's only
     shot(page, "face-outlook-how-to-answer")
+    page.goto(f"{live_server.url}/events/{live_server.demo.events[0].id}")
+    page.get_by_text("Answered in your calendar app instead?").click()
+    expect(page.get_by_test_id("answer-help")).to_contain_text("Outlook: set the event’s Show as to Busy for going")
 
 
 def test_google_warns_before_a_dedicated_calendar_and_offers_it_once(page: Any, live_server: LiveServer) -> None:
