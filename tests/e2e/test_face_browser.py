@@ -309,9 +309,14 @@ def test_support_warning_is_not_drawn_as_an_error(page: Any, live_server: LiveSe
     classes = overall.get_attribute("class")
     expected = {"OK": "ok", "Warning": "warning", "Problem": "alert"}[verdict]
     assert classes == expected, (verdict, classes)
-    if verdict == "Warning":
-        red = page.evaluate("() => getComputedStyle(document.querySelector('[data-testid=overall]')).color")
-        assert red != "rgb(179, 38, 30)", "a warning is not drawn in the error red"
+    colours = page.evaluate(
+        """() => ['warning', 'alert'].map(c => {
+            const p = document.createElement('p'); p.className = c; document.querySelector('main').append(p);
+            const style = getComputedStyle(p); const out = [style.color, style.backgroundColor]; p.remove(); return out;
+        })"""
+    )
+    assert colours[0] != colours[1], f"a Warning is drawn unlike a Problem: {colours}"
+    assert colours[1][0] == "rgb(179, 38, 30)" and colours[0][0] != colours[1][0], colours
 
 
 # ---- the sandbox's pages ------------------------------------------------------------------------------------
