@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
+from calsync.core.entry import Display
+
 
 class Provider(str, Enum):
     GOOGLE = "google"
@@ -47,6 +49,8 @@ class Connection:
     last_error_at: dt.datetime | None
     pending_changes: int
     channel_expires_at: dt.datetime | None
+    display: Display = Display.FULL
+    """What the calendar shows of each event (:class:`calsync.core.entry.Display`)."""
 
     @property
     def active(self) -> bool:
@@ -54,3 +58,10 @@ class Connection:
 
 
 RECONNECT_FIX = "Disconnect your calendar in Profile → Calendar, then connect it again."
+
+
+def reason_without_fix(error_reason: str | None, default: str = "Your calendar connection stopped working.") -> str:
+    """A connection's error reason as one sentence, without the reconnect fix the engine appends to it, so a page
+    that states the fix itself (the badge, Profile → Calendar) says it once, not twice (issue 16)."""
+    text = (error_reason or "").replace(RECONNECT_FIX, "").strip() or default
+    return text if text.endswith((".", "!", "?")) else text + "."

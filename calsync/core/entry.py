@@ -17,6 +17,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass
+from enum import Enum
 
 from calsync.core.model import AllDaySpan, Event, EventStatus, RsvpStatus, TimedSpan
 
@@ -24,6 +25,34 @@ KEY_PROPERTY = "calsyncKey"
 """Name of the extended property that carries an entry's key (Google private property, Graph single-value)."""
 
 ATTENDING = frozenset({RsvpStatus.ACCEPTED, RsvpStatus.TENTATIVE})
+
+
+class Display(str, Enum):
+    """What a connection's calendar shows of each event (issue 16, "In control"), chosen per connection.
+
+    People share calendars with colleagues and family, or sync a work event into a personal calendar: some want
+    everything, some only the slot. Times, zone and the person's answer are always written (the calendar has to
+    block the time and carry the answer); the rest is left out as chosen.
+    """
+
+    FULL = "full"
+    """Title, description (with the event page's link), place: everything (the default)."""
+    TITLE_TIME = "title_time"
+    """Title and time only: no description, no place."""
+    BUSY = "busy"
+    """Busy only: the title "Busy", no description, no place."""
+
+    @property
+    def label(self) -> str:
+        return DISPLAY_LABELS[self]
+
+
+DISPLAY_LABELS = {
+    Display.FULL: "Full details (title, time, description and place)",
+    Display.TITLE_TIME: "Title and time only",
+    Display.BUSY: "Busy only (the title “Busy”, no description or place)",
+}
+BUSY_TITLE = "Busy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +91,8 @@ class RenderContext:
     organizer_name: str
     organizer_email: str
     event_url: str
+    display: Display = Display.FULL
+    """What the calendar shows; the fingerprint covers the result, so a change of choice updates every entry."""
 
 
 def entry_key(installation_id: str, connection_id: int, event_id: int) -> str:
@@ -113,11 +144,17 @@ def render(event: Event, response: RsvpStatus | None, ctx: RenderContext) -> Ent
         start, end = span.start_local.isoformat(timespec="seconds"), span.end_local.isoformat(timespec="seconds")
     description = event.description.strip()
     footer = f"Event page: {ctx.event_url}"
+    title, location = event.title, event.location
+    text = f"{description}\n\n{footer}" if description else footer
+    if ctx.display is not Display.FULL:
+        text, location = "", ""
+    if ctx.display is Display.BUSY:
+        title = BUSY_TITLE
     return EntryContent(
         key=entry_key(ctx.installation_id, ctx.connection_id, event.id),
-        title=event.title,
-        description=f"{description}\n\n{footer}" if description else footer,
-        location=event.location,
+        title=title,
+        description=text,
+        location=location,
         timezone=event.timezone,
         all_day=event.all_day,
         start=start,

@@ -58,3 +58,15 @@ def password(value: str, *, field: str = "password") -> str:
     if len(value) > MAX_PASSWORD:
         raise InvalidInput(f"{field} must be at most {MAX_PASSWORD} characters long", field=field)
     return value
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with "…" when cut: a provider's error shown
+    on the admin page reads "… before which tokens are not …", never "… are not va" (issue 16)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:(") + "…"

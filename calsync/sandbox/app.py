@@ -31,6 +31,15 @@ from calsync.sandbox.clock import Clock
 from calsync.sandbox.delivery import Notifier
 from calsync.sandbox.faults import Faults
 
+INDEX_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1d2330;line-height:1.45}"
+    "main{max-width:42rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem}h2{font-size:1.1rem}"
+    "ul{list-style:none;padding:0}li{background:#fff;border:1px solid #d9dde4;border-radius:8px;margin:.5rem 0}"
+    "li a{display:block;padding:.75rem 1rem;min-height:44px;box-sizing:border-box;color:#1f5fbf}"
+    "li.muted,.muted{color:#5b6475}li.muted{padding:.75rem 1rem}"
+)
+"""The index page's stylesheet: the same quiet look as the account pages, readable on a phone."""
+
 
 class Sandbox:
     """Both emulators with shared clock, faults and notifier. Use :attr:`app` in-process or serve it over TLS."""
@@ -110,11 +119,15 @@ class Sandbox:
                 href = f"/calendar/{provider.name}/{email}"
                 label = html.escape(f"{provider.name}: {email}")
                 items.append(f'<li><a href="{html.escape(href)}">{label}</a></li>')
-        body = "".join(items) or "<li>No accounts yet: connect one from calsync.</li>"
+        body = "".join(items) or '<li class=muted>No accounts yet: connect one from calsync.</li>'
         return HTMLResponse(
             "<!doctype html><html lang=en><head><meta charset=utf-8>"
-            '<meta name=viewport content="width=device-width,initial-scale=1">'
-            f"<title>calsync sandbox</title></head><body><h1>calsync sandbox</h1><ul>{body}</ul></body></html>"
+            '<meta name=viewport content="width=device-width,initial-scale=1"><link rel=icon href="data:,">'
+            f"<title>calsync sandbox</title><style>{INDEX_STYLE}</style></head><body><main>"
+            "<h1>calsync sandbox</h1>"
+            "<p class=muted>The local stand-ins for Google Calendar and Outlook. Open an account to see its "
+            "calendar as its owner would, and answer, change or delete events there.</p>"
+            f'<h2>Accounts</h2><ul data-testid="accounts">{body}</ul></main></body></html>'
         )
 
     async def _get_faults(self, request: Request) -> Response:

@@ -13,8 +13,9 @@ facts                                       badge
 ==========================================  ============================================================
 Events module off                           the seeds' feature-availability message, no sync controls
 RSVP declined / needs action / none         no badge (nothing belongs in the calendar)
-no connection (or disconnected)             not in your calendar: connect it in Profile → Calendar
-connection in error                         not in your calendar: <its reason> + disconnect and reconnect
+no connection (or disconnected)             connect your calendar (Profile → Calendar)
+connection in error, entry in the calendar  in your calendar, not kept up to date: <its reason> + the fix
+connection in error, otherwise              not in your calendar: <its reason> + the fix
 entry tombstone                             not in your calendar: you removed it; Resync brings it back
 entry last_error, never written             not in your calendar: <that error>
 entry last_error, written before            in your calendar but not up to date: <that error>
@@ -22,17 +23,23 @@ entry with provider id, clean               in your Google Calendar / Outlook ca
 anything else (no entry, dirty, pending)    syncing…
 ==========================================  ============================================================
 
+Each badge says the fix once: ``fix`` is the link to Profile → Calendar, and ``detail`` never repeats it (the
+engine stores a connection's error reason with the reconnect fix appended; :func:`reason_without_fix` drops it).
+An event already in the calendar is never called "not in your calendar" because the connection broke: it is there,
+just no longer updated (issue 16, "a badge never blames the wrong thing").
+
 A tombstone is the engine's record that the person deleted the entry in their calendar: it is not re-created
 while their RSVP stands (seeds: "Juno won't re-create it if you're still RSVP'd"); Resync clears it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
-from calsync.core.connection import RECONNECT_FIX, Connection, ConnectionStatus, Provider
+from calsync.core.connection import RECONNECT_FIX, Connection, ConnectionStatus, Provider, reason_without_fix
 from calsync.core.model import Principal, RsvpStatus
 from calsync.services.access import organization_of
 from calsync.services.connections import CalendarContext
@@ -43,11 +50,13 @@ from calsync.store.entries import EntryRecord, EntryRepository
 FEATURE_UNAVAILABLE = (
     "This feature requires the Events module. If you don't see it, contact your administrator."
 )
-CONNECT_FIX = "Connect your calendar in Profile → Calendar."
-RESYNC_FIX = "You removed it from your calendar; use Resync in Profile → Calendar to bring it back."
+CONNECT_FIX = "Connect Google Calendar or Outlook in Profile → Calendar."
+REMOVED_BY_YOU = "You removed it from your calendar."
+RESYNC_FIX = "Use Resync in Profile → Calendar to bring it back."
 
 
 class BadgeKind(str, Enum):
+    NOT_CONNECTED = "not_connected"
     IN_CALENDAR = "in_calendar"
     SYNCING = "syncing"
     OUTDATED = "outdated"
@@ -61,7 +70,13 @@ class Badge:
     text: str
     """The badge itself, short."""
     detail: str | None = None
-    """The reason and the fix, or where to look (shown beside the badge)."""
+    """The reason, or where to look (shown beside the badge)."""
+    fix: str | None = None
+    """What to do about it, said once, as a link to Profile → Calendar."""
+    synced_at: dt.datetime | None = None
+    """When calsync last wrote or confirmed this event's entry (shown as "last synced at …, via …")."""
+    synced_via: str | None = None
+    """``push`` (a change made here was sent), ``poll`` (a change was read from the calendar) or ``resync``."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,8 @@ class EntryFacts:
     create_pending: bool
     tombstone: bool
     last_error: str | None
+    synced_at: dt.datetime | None = None
+    synced_via: str | None = None
 
     @classmethod
     def of(cls, record: EntryRecord) -> EntryFacts:
@@ -82,6 +99,8 @@ class EntryFacts:
             create_pending=record.synced.create_pending,
             tombstone=record.synced.tombstone,
             last_error=record.last_error,
+            synced_at=record.synced_at,
+            synced_via=record.synced_via,
         )
 
 
@@ -96,21 +115,39 @@ def decide(
     connection: Connection | None,
     entry: EntryFacts | None,
 ) -> Badge | None:
+    """The badge for one event (see the module's table), with when and how its entry was last synced when the
+    entry is in the calendar."""
+    badge = _decide(events_enabled=events_enabled, rsvp=rsvp, connection=connection, entry=entry)
+    if badge is None or entry is None or entry.synced_at is None:
+        return badge
+    if badge.kind not in (BadgeKind.IN_CALENDAR, BadgeKind.OUTDATED, BadgeKind.SYNCING):
+        return badge
+    return replace(badge, synced_at=entry.synced_at, synced_via=entry.synced_via)
+
+
+def _decide(
+    *,
+    events_enabled: bool,
+    rsvp: RsvpStatus | None,
+    connection: Connection | None,
+    entry: EntryFacts | None,
+) -> Badge | None:
     """The badge for one event, or None when there is nothing to say (see the module's table)."""
     if not events_enabled:
         return Badge(BadgeKind.UNAVAILABLE, "Calendar sync unavailable", FEATURE_UNAVAILABLE)
     if rsvp not in (RsvpStatus.ACCEPTED, RsvpStatus.TENTATIVE):
         return None
     if connection is None or connection.status is ConnectionStatus.DISCONNECTED:
-        return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", f"No calendar is connected. {CONNECT_FIX}")
-    if connection.status is ConnectionStatus.ERROR:
-        reason = (connection.error_reason or "Your calendar connection stopped working.").rstrip()
-        if not reason.endswith("."):
-            reason += "."
-        return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", f"{reason} {RECONNECT_FIX}")
+        detail = "No calendar is connected, so this event is not in one."
+        return Badge(BadgeKind.NOT_CONNECTED, "Connect your calendar", detail, CONNECT_FIX)
     where = calendar_label(connection.provider)
+    if connection.status is ConnectionStatus.ERROR:
+        reason = reason_without_fix(connection.error_reason)
+        if entry is not None and entry.provider_id and not entry.tombstone:
+            return Badge(BadgeKind.OUTDATED, f"In {where}, not kept up to date", reason, RECONNECT_FIX)
+        return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", reason, RECONNECT_FIX)
     if entry is not None and entry.tombstone:
-        return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", RESYNC_FIX)
+        return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", REMOVED_BY_YOU, RESYNC_FIX)
     if entry is not None and entry.last_error:
         if entry.provider_id is None:
             return Badge(BadgeKind.NOT_IN_CALENDAR, "Not in your calendar", entry.last_error)
@@ -149,3 +186,12 @@ def badges_for(
         )
         for event_id, status in wanted.items()
     }
+
+
+def entries_in_calendar(cc: CalendarContext, actor: Principal) -> int:
+    """How many entries calsync has written to the caller's calendar (what "remove entries" would delete)."""
+    with unit_of_work(cc.service.db, write=False) as uow:
+        record = ConnectionRepository(uow.session).latest_for_person(actor.person_id)
+        if record is None:
+            return 0
+        return sum(1 for e in EntryRepository(uow.session).for_connection(record.id) if e.synced.provider_id)

@@ -1,6 +1,8 @@
-"""The demo organization: people in several zones and every role, events in several zones, one all-day, one
-without a zone (it takes its organizer's), and some RSVPs. ``calsync demo`` seeds a new database with it (and
-resumes it on later runs: :func:`resume_demo`); tests call :func:`seed_demo` directly.
+"""The demo organization, Fernhill Studio: a small design studio with people in five zones and every role, events in
+several zones, one all-day over two days, one without a zone (it takes its organizer's), and some RSVPs. It reads
+like a real team's calendar (issue 16: a title such as "Office hours (organizer's zone)" read like test data).
+``calsync demo`` seeds a new database with it (and resumes it on later runs: :func:`resume_demo`); tests call
+:func:`seed_demo` directly.
 
 Event times are relative to the context's clock (the next days), at hours that exist in every zone used here.
 """
@@ -18,6 +20,7 @@ from calsync.store.organizations import OrganizationRepository
 from calsync.store.people import PersonRepository
 
 DEMO_PASSWORD = "calsync-demo-events"
+DEMO_ORGANIZATION = "Fernhill Studio"
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,15 @@ class DemoSeed:
 
 
 _PEOPLE = [
-    ("ada@example.org", "Ada Admin", "Europe/Berlin", Role.ADMIN),
-    ("olivia@example.org", "Olivia Organizer", "America/New_York", Role.ORGANIZER),
-    ("max@example.org", "Max Member", "Asia/Tokyo", Role.MEMBER),
-    ("mia@example.org", "Mia Member", "Australia/Sydney", Role.MEMBER),
-    ("sam@example.org", "Sam Support", "UTC", Role.SUPPORT),
+    ("ada@example.org", "Ada Lindqvist", "Europe/Berlin", Role.ADMIN),
+    ("olivia@example.org", "Olivia Bennett", "America/New_York", Role.ORGANIZER),
+    ("max@example.org", "Max Tanaka", "Asia/Tokyo", Role.MEMBER),
+    ("mia@example.org", "Mia Nguyen", "Australia/Sydney", Role.MEMBER),
+    ("sam@example.org", "Sam Okafor", "UTC", Role.SUPPORT),
 ]
 
 
-def seed_demo(ctx: ServiceContext, organization_name: str = "Demo Events Co.") -> DemoSeed:
+def seed_demo(ctx: ServiceContext, organization_name: str = DEMO_ORGANIZATION) -> DemoSeed:
     """Create the demo organization (Events on), its people with passwords and API tokens, events and RSVPs."""
     organization = organizations.create_organization(ctx, organization_name, frozenset({Module.EVENTS}))
     logins: list[DemoLogin] = []
@@ -76,7 +79,7 @@ def seed_demo(ctx: ServiceContext, organization_name: str = "Demo Events Co.") -
             organizer,
             events.EventDraft(
                 title="Quarterly planning",
-                description="Plans for the next quarter.",
+                description="Goals and budget for next quarter. Bring your team's top three priorities.",
                 location="London office",
                 timezone="Europe/London",
                 start=at(3, "Europe/London", 10),
@@ -87,7 +90,8 @@ def seed_demo(ctx: ServiceContext, organization_name: str = "Demo Events Co.") -
             organizer,
             events.EventDraft(
                 title="Team lunch in Tokyo",
-                location="Shibuya",
+                description="Ramen near the Shibuya office, on the studio.",
+                location="Shibuya, Tokyo",
                 timezone="Asia/Tokyo",
                 start=at(5, "Asia/Tokyo", 12),
                 end=at(5, "Asia/Tokyo", 13),
@@ -96,8 +100,8 @@ def seed_demo(ctx: ServiceContext, organization_name: str = "Demo Events Co.") -
         (
             organizer,
             events.EventDraft(
-                title="Office hours (organizer's zone)",
-                description="No zone given: it takes the organizer's, America/New_York.",
+                title="Design office hours",
+                description="Drop in with questions about the new booking flow.",
                 start=at(2, "America/New_York", 15),
                 end=at(2, "America/New_York", 16),
             ),
@@ -106,7 +110,8 @@ def seed_demo(ctx: ServiceContext, organization_name: str = "Demo Events Co.") -
             admin,
             events.EventDraft(
                 title="Company offsite",
-                location="Lake Constance",
+                description="Two days of workshops and a boat trip. Travel details follow by email.",
+                location="Lindau, Lake Constance",
                 timezone="Europe/Berlin",
                 all_day=True,
                 start_date=day(10, "Europe/Berlin"),
@@ -117,6 +122,8 @@ def seed_demo(ctx: ServiceContext, organization_name: str = "Demo Events Co.") -
             admin,
             events.EventDraft(
                 title="All-hands",
+                description="Quarterly results and what we ship next.",
+                location="Video call",
                 timezone="America/Los_Angeles",
                 start=at(7, "America/Los_Angeles", 9),
                 end=at(7, "America/Los_Angeles", 10),

@@ -19,6 +19,8 @@ from sqlalchemy import case, delete, func, null, select, update
 from sqlalchemy.orm import Session
 
 from calsync.core.connection import Connection, ConnectionStatus, Provider
+from calsync.core.entry import Display
+from calsync.core.validation import shorten
 from calsync.store.sync_models import ConnectionLogRow, ConnectionRow, EntryRow, InstallationRow
 
 LOG_KEEP = 200
@@ -70,6 +72,8 @@ class ConnectionRecord:
     lease_until: dt.datetime | None
     attempts: int
     next_poll_at: dt.datetime | None
+    display: str = "full"
+    """A :class:`calsync.core.entry.Display` value: what the calendar shows of each event."""
 
     def view(self, pending_changes: int = 0) -> Connection:
         """The token-free domain value the API and pages show."""
@@ -94,6 +98,7 @@ class ConnectionRecord:
             last_error_at=self.last_error_at,
             pending_changes=pending_changes,
             channel_expires_at=self.channel_expires_at,
+            display=Display(self.display),
         )
 
 
@@ -333,6 +338,10 @@ class ConnectionRepository:
         )
         self.request_full_sync(connection_id, f"calendar changed to {calendar_name!r}: entries move there")
 
+    def set_display(self, connection_id: int, display: Display) -> None:
+        """What the calendar shows of each event; the caller marks the entries (their rendering changes)."""
+        self._set(connection_id, display=display.value)
+
     # ---- push channels -----------------------------------------------------------------------------------------
     def set_channel(
         self, connection_id: int, *, channel_id: str, resource_id: str | None, secret_hash: str, expires_at: dt.datetime
@@ -360,7 +369,7 @@ class ConnectionRepository:
     def record_failure(self, connection_id: int, now: dt.datetime, message: str, *, attempts: int | None) -> bool:
         """A round that failed as a whole (``attempts``: consecutive failures, None to keep the count). Only for a
         connected connection; returns whether it was."""
-        values: dict[str, Any] = {"last_error_at": now, "error_detail": message[:500]}
+        values: dict[str, Any] = {"last_error_at": now, "error_detail": shorten(message, 500)}
         if attempts is not None:
             values["attempts"] = attempts
         result = self.session.execute(

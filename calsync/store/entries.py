@@ -25,6 +25,10 @@ class EntryRecord:
     last_error: str | None
     last_attempt_at: dt.datetime | None
     updated_at: dt.datetime
+    synced_at: dt.datetime | None = None
+    """When calsync last wrote or confirmed the entry in the calendar."""
+    synced_via: str | None = None
+    """``push``, ``poll`` or ``resync`` (:data:`SYNC_VIA`)."""
 
 
 def _record(row: EntryRow) -> EntryRecord:
@@ -52,6 +56,8 @@ def _record(row: EntryRow) -> EntryRecord:
         row.last_error,
         row.last_attempt_at,
         row.updated_at,
+        row.synced_at,
+        row.synced_via,
     )
 
 
@@ -69,8 +75,22 @@ def _apply(row: EntryRow, fields: dict[str, Any], now: dt.datetime, clean_seq: i
         row.dirty_since = case((unchanged, None), else_=EntryRow.dirty_since)
 
 
-def _synced_fields(synced: Synced, now: dt.datetime, last_error: str | None) -> dict[str, Any]:
+SYNC_VIA = ("push", "poll", "resync")
+"""How an entry was last synced: a change made in calsync sent to the calendar (push), a change read from the
+calendar in a pull (poll), or a full reconcile (resync: connecting, Resync, recovery)."""
+
+
+def _synced_fields(
+    synced: Synced, now: dt.datetime, last_error: str | None, via: str | None = None
+) -> dict[str, Any]:
+    """The columns of a recorded leg; with ``via``, also "last synced" when the entry is settled in the calendar
+    (written, no write-ahead open, no error)."""
+    settled = synced.provider_id and not synced.create_pending and not synced.delete_pending
+    extra: dict[str, Any] = {}
+    if via is not None and last_error is None and settled:
+        extra = {"synced_at": now, "synced_via": via}
     return dict(
+        **extra,
         provider_id=synced.provider_id,
         calendar_id=synced.calendar_id,
         etag=synced.etag,
@@ -183,12 +203,20 @@ class EntryRepository:
         *,
         last_error: str | None = None,
         clean_seq: int | None = None,
+        via: str | None = None,
     ) -> None:
         """Record the last-synced leg of one entry (the engine's only write to entries)."""
-        self.save(connection_id, event_id, now, clean_seq=clean_seq, **_synced_fields(synced, now, last_error))
+        fields = _synced_fields(synced, now, last_error, via)
+        self.save(connection_id, event_id, now, clean_seq=clean_seq, **fields)
 
     def save_synced_many(
-        self, connection_id: int, legs: dict[int, Synced], now: dt.datetime, *, seen: dict[int, int] | None = None
+        self,
+        connection_id: int,
+        legs: dict[int, Synced],
+        now: dt.datetime,
+        *,
+        seen: dict[int, int] | None = None,
+        via: dict[int, str] | None = None,
     ) -> None:
         """:meth:`save_synced` for several entries of one connection: one query loads their rows, one flush
         writes them (a batch's write-aheads, and its records; with ``seen``, clearing their marks as it goes)."""
@@ -201,7 +229,7 @@ class EntryRepository:
             )
         }
         for event_id, synced in legs.items():
-            fields = _synced_fields(synced, now, None)
+            fields = _synced_fields(synced, now, None, (via or {}).get(event_id))
             clean_seq = None if seen is None else seen.get(event_id)
             row = rows.get(event_id)
             if row is None:

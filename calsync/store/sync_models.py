@@ -67,6 +67,8 @@ class ConnectionRow(Base):
     target_calendar_id: Mapped[str | None] = mapped_column(String(1024))
     target_calendar_name: Mapped[str | None] = mapped_column(String(300))
     dedicated_calendar: Mapped[bool] = mapped_column(Boolean, default=False)
+    display: Mapped[str] = mapped_column(String(20), default="full", server_default="full")
+    """What the calendar shows of each event (core.entry.Display values; migration 0010)."""
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
     token_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -140,6 +142,10 @@ class EntryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When calsync last wrote or confirmed this entry in the calendar (the event page's "last synced")."""
+    synced_via: Mapped[str | None] = mapped_column(String(10))
+    """How: ``push`` (a change made in calsync sent), ``poll`` (a change read from the calendar), ``resync``."""
 
     __table_args__ = (
         UniqueConstraint("connection_id", "event_id"),

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from calsync.core.entry import ATTENDING, parse_entry_key
 from calsync.core.model import EventStatus, RsvpStatus
 from calsync.core.plan import ListedEntry, Remote, RemoteState, Synced, forgotten, plan_reconcile
+from calsync.core.validation import shorten
 from calsync.errors import (
     CalsyncError,
     ProviderAuthError,
@@ -154,7 +155,8 @@ class Engine:
         with self.db.session() as session:
             repo = ConnectionRepository(session)
             if repo.record_failure(conn.id, now, message, attempts=attempts):
-                repo.log(conn.id, now, "sync-error", f"{message[:300]} (retry in {retry_in:.0f} s)", level="error")
+                detail = f"{shorten(message, 300)} (retry in {retry_in:.0f} s)"
+                repo.log(conn.id, now, "sync-error", detail, level="error")
 
     def _round(self, conn: ConnectionRecord, calls: RoundCalls, report: RoundReport, now: dt.datetime) -> None:
         port = self.providers.entries(conn.provider, conn.account_email)

@@ -23,17 +23,22 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from calsync.core.entry import EntryContent, RenderContext, entry_key, render
+from calsync.core.entry import Display, EntryContent, RenderContext, entry_key, render
 from calsync.core.model import Event, Person, RsvpStatus
 from calsync.core.plan import (
     Action,
+    AdoptCalendarAnswer,
     ClearTombstone,
     Create,
+    Delete,
+    ForgetEntry,
     MarkInSync,
     Platform,
     Remote,
     Renderer,
+    SetTombstone,
     Synced,
+    Update,
     plan,
 )
 from calsync.errors import CalsyncError, ProviderAuthError, ProviderTransient
@@ -92,6 +97,18 @@ def batchable(actions: Sequence[Action]) -> Create | None:
     ):
         return create
     return None
+
+
+def sync_via(actions: Sequence[Action], *, full: bool) -> str | None:
+    """How this round syncs an entry, for its "last synced at …, via …" (None: nothing worth saying happened;
+    recording an echo of calsync's own write, or confirming a version, is not a sync the person would call one).
+    A write to the calendar is a ``push``, a change read from it (an answer, a deletion) a ``poll``; either in a
+    full reconcile is a ``resync``."""
+    wrote = any(isinstance(a, Create | Update | Delete) for a in actions)
+    read = any(isinstance(a, AdoptCalendarAnswer | ForgetEntry | SetTombstone) for a in actions)
+    if not (wrote or read):
+        return None
+    return "resync" if full else "push" if wrote else "poll"
 
 
 class RoundEntries:
@@ -172,6 +189,7 @@ class RoundEntries:
                     [],
                 )
                 job.actions = self._plan(job, synced, job.remote)
+                run.via = sync_via(job.actions, full=self.report.full)
                 jobs.append(job)
         return jobs
 
@@ -189,6 +207,7 @@ class RoundEntries:
             organizer.name,
             organizer.email,
             f"{self.base_url}/events/{event_id}",
+            Display(self.conn.display),
         )
 
         def render_for(status: RsvpStatus | None) -> EntryContent | None:
@@ -261,7 +280,8 @@ class RoundEntries:
             seen = {job.event_id: job.seen_seq for job in group} if clean else None
             with self.db.session() as session:
                 legs = {job.event_id: job.run.synced for job in group}
-                EntryRepository(session).save_synced_many(self.conn.id, legs, now, seen=seen)
+                via = {job.event_id: job.run.via for job in group if job.run.via}
+                EntryRepository(session).save_synced_many(self.conn.id, legs, now, seen=seen, via=via)
 
     def _lag_ms(self, job: EntryJob, now: dt.datetime) -> int | None:
         if job.dirty_since is None:

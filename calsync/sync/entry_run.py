@@ -125,6 +125,8 @@ class EntryRun:
         self.now = now
         self.synced = synced
         self.platform = platform
+        self.via: str | None = None
+        """How this round reached the entry (``push``, ``poll``, ``resync``), recorded as its "last synced"."""
         self.precreated: Written | CalsyncError | None = None
         """The answer to this entry's create when it was sent in a batch (its write-ahead already committed)."""
 
@@ -133,7 +135,13 @@ class EntryRun:
         again since that sequence was read (one transaction: the round's last write for this entry)."""
         with self.db.session() as session:
             EntryRepository(session).save_synced(
-                self.connection_id, self.event_id, self.synced, self.now(), last_error=last_error, clean_seq=clean_seq
+                self.connection_id,
+                self.event_id,
+                self.synced,
+                self.now(),
+                last_error=last_error,
+                clean_seq=clean_seq,
+                via=self.via,
             )
 
     def execute(self, actions: list[Action]) -> Remote | None:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from calsync.core.connection import RECONNECT_FIX, ConnectionStatus
+from calsync.core.validation import shorten
 from calsync.crypto import TokenCipher
 from calsync.errors import ProviderAuthError, ProviderTransient
 from calsync.providers.base import TokenSet
@@ -117,4 +118,4 @@ class TokenManager:
                 detail=exc.message,
                 code=exc.code or (str(exc.status) if exc.status else None),
             )
-            repo.log(connection_id, now, "auth-error", f"{exc.reason} ({exc.message[:300]})", level="error")
+            repo.log(connection_id, now, "auth-error", f"{exc.reason} ({shorten(exc.message, 300)})", level="error")

@@ -188,20 +188,23 @@ def test_the_seeds_stories(story: Any, provider: Provider) -> None:
     assert titles.count(edited) == 1, f"Resync brings back one entry, found {titles}"
     s.wait_badge(lunch, BADGE_IN[provider])
 
-    # RSVP not syncing back: decline in the calendar (Google: "No"; Outlook: show as Free) -> declined in calsync.
+    # RSVP not syncing back: answer in the calendar -> the answer in calsync. Google: "No" -> Declined; Outlook:
+    # Show as Free -> Tentative ("I may drop in", not "no": docs/sync.md; Outlook has no Show as for "no").
     s.calendar.goto(s.calendar_url)
     item = s.item(edited)
     if provider is Provider.GOOGLE:
         item.get_by_test_id("rsvp-declined").click()
+        expected = "Declined"
     else:
         item.get_by_test_id("show-as").select_option("free")
         item.get_by_test_id("show-as-save").click()
+        expected = "Tentative"
 
-    def declined() -> bool:
+    def answered() -> bool:
         s.events_page()
-        return str(s.page.get_by_test_id(f"answer-{lunch.id}").inner_text()) == "Declined"
+        return str(s.page.get_by_test_id(f"answer-{lunch.id}").inner_text()) == expected
 
-    wait_until(declined, what="the calendar's decline to show in calsync")
+    wait_until(answered, what=f"the calendar's answer to show in calsync as {expected}")
     shot(s.page, f"story-declined-{provider.value}")
 
     # Timezone: an event created without a zone shows at the organizer's time (America/New_York 15:00).
@@ -231,6 +234,7 @@ def test_the_seeds_stories(story: Any, provider: Provider) -> None:
 
     # The fix: disconnect and reconnect -> the entries are all there, none twice.
     before = s.titles()
+    s.page.once("dialog", lambda dialog: dialog.accept())  # Disconnect asks first
     s.page.get_by_role("button", name="Disconnect").click()
     expect(s.page.get_by_test_id("notice")).to_contain_text("Your calendar is disconnected.")
     s.connect()

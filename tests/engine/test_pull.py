@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calsync.core.connection import Provider
 from calsync.core.model import RsvpStatus
 from calsync.services import connections
 from tests.engine.conftest import World
@@ -42,13 +43,22 @@ def test_answer_in_the_calendar_comes_back(world: World) -> None:
 
 
 def test_decline_in_the_calendar_declines_and_removes(world: World) -> None:
-    """Declining in the calendar (No / Show as Free) declines the RSVP; the entry then goes."""
+    """Google's No declines the RSVP and the entry goes. Outlook's Show as Free is a maybe (docs/sync.md): the RSVP
+    becomes tentative, the entry stays, and calsync does not rewrite the person's Free."""
     ev = _accepted_and_synced(world)
     entry = world.entries("ann@example.com")[0]
-    world.answer_in_calendar("ann@example.com", entry, D)
+    if world.provider is Provider.GOOGLE:
+        world.answer_in_calendar("ann@example.com", entry, D)
+        _poll(world)
+        assert world.my_rsvp("ann@example.com", ev) == (D, world.provider.value)
+        assert world.entries("ann@example.com") == []
+        return
+    world.emulator.set_show_as("ann@example.com", entry["id"], "free")
     _poll(world)
-    assert world.my_rsvp("ann@example.com", ev) == (D, world.provider.value)
-    assert world.entries("ann@example.com") == []
+    assert world.my_rsvp("ann@example.com", ev) == (T, world.provider.value)
+    world.sync()
+    [kept] = world.entries("ann@example.com")
+    assert kept["id"] == entry["id"] and kept["showAs"] == "free"
 
 
 def test_deleted_entry_is_not_recreated_until_the_rsvp_changes(world: World) -> None:

@@ -72,13 +72,23 @@ CASES = [
     ("needs-action", True, N, CONNECTED, None, None, None),
     ("no-rsvp", True, None, CONNECTED, None, None, None),
     ("declined-no-connection", True, D, None, None, None, None),
-    ("no-connection", True, A, None, None, BadgeKind.NOT_IN_CALENDAR, CONNECT_FIX),
-    ("tentative-no-connection", True, T_, None, None, BadgeKind.NOT_IN_CALENDAR, CONNECT_FIX),
-    ("disconnected", True, A, GONE, entry(), BadgeKind.NOT_IN_CALENDAR, CONNECT_FIX),
-    ("error", True, A, BROKEN, entry(), BadgeKind.NOT_IN_CALENDAR, "permission was revoked. " + RECONNECT_FIX),
-    ("tombstone", True, A, CONNECTED, entry(tombstone=True), BadgeKind.NOT_IN_CALENDAR, RESYNC_FIX),
+    ("no-connection", True, A, None, None, BadgeKind.NOT_CONNECTED, "Connect your calendar"),
+    ("tentative-no-connection", True, T_, None, None, BadgeKind.NOT_CONNECTED, CONNECT_FIX),
+    ("disconnected", True, A, GONE, entry(), BadgeKind.NOT_CONNECTED, CONNECT_FIX),
+    ("error-in-calendar", True, A, BROKEN, entry(), BadgeKind.OUTDATED, "In your Google Calendar, not kept up to date"),
     (
         "error-never-written",
+        True,
+        A,
+        BROKEN,
+        None,
+        BadgeKind.NOT_IN_CALENDAR,
+        "permission was revoked. " + RECONNECT_FIX,
+    ),
+    ("error-tombstone", True, A, BROKEN, entry(tombstone=True), BadgeKind.NOT_IN_CALENDAR, RECONNECT_FIX),
+    ("tombstone", True, A, CONNECTED, entry(tombstone=True), BadgeKind.NOT_IN_CALENDAR, RESYNC_FIX),
+    (
+        "entry-error-never-written",
         True,
         A,
         CONNECTED,
@@ -114,7 +124,7 @@ def test_badge_decision(events_on, rsvp, conn, facts, kind, fragment) -> None:
         assert badge is None
         return
     assert badge is not None and badge.kind is kind
-    assert fragment in f"{badge.text} {badge.detail or ''}"
+    assert fragment in f"{badge.text} {badge.detail or ''} {badge.fix or ''}"
 
 
 def test_in_calendar_names_the_target_calendar() -> None:
@@ -127,4 +137,22 @@ def test_error_reason_without_final_stop_still_reads_as_a_sentence() -> None:
     """A connection error reason without a full stop is joined to the fix as two sentences."""
     broken = connection(ConnectionStatus.ERROR, error_reason="the token expired")
     badge = decide(events_enabled=True, rsvp=A, connection=broken, entry=None)
-    assert badge is not None and badge.detail == f"the token expired. {RECONNECT_FIX}"
+    assert badge is not None and badge.detail == "the token expired." and badge.fix == RECONNECT_FIX
+
+
+@pytest.mark.parametrize("facts", [entry(), None], ids=["in-calendar", "not-written"])
+def test_the_fix_is_said_once(facts: EntryFacts | None) -> None:
+    """The engine stores an error reason with the reconnect fix appended; the badge says the fix once, as its link."""
+    broken = connection(ConnectionStatus.ERROR, error_reason=f"Google says the permission was revoked. {RECONNECT_FIX}")
+    badge = decide(events_enabled=True, rsvp=A, connection=broken, entry=facts)
+    assert badge is not None
+    said = f"{badge.text} {badge.detail} {badge.fix}"
+    assert said.count(RECONNECT_FIX) == 1 and badge.fix == RECONNECT_FIX
+    assert badge.detail == "Google says the permission was revoked."
+
+
+def test_an_entry_in_the_calendar_is_not_blamed_on_a_broken_connection() -> None:
+    """While the connection is in error, an event already in the calendar says so (not "Not in your calendar")."""
+    badge = decide(events_enabled=True, rsvp=A, connection=BROKEN, entry=entry())
+    assert badge is not None and badge.kind is BadgeKind.OUTDATED
+    assert "Not in your calendar" not in badge.text and badge.text.startswith("In your Google Calendar")

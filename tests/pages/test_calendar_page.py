@@ -82,7 +82,7 @@ def test_connect_pick_resync_and_disconnect_through_the_sandbox(
     assert target.status_code == 303
     html = unescape(browser.get(target.headers["location"]).text)
     assert "Saved: new events go to the calendar you picked" in html
-    assert "Events go to <strong>Demo Events Co. events</strong>" in html
+    assert "Events go to <strong>Fernhill Studio events</strong>" in html
 
     resync = browser.post("/profile/calendar/resync", {}, page="/profile/calendar")
     assert resync.headers["location"] == "/profile/calendar?done=resync"

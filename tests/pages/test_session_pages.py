@@ -52,7 +52,7 @@ def test_sign_in_issues_a_fresh_session_value(site: Site) -> None:
     assert victim.client.cookies[COOKIE] == planted.value
     victim.sign_in(site.person(Role.ORGANIZER).email)
     assert victim.client.cookies[COOKIE] != planted.value
-    assert "Olivia Organizer" in victim.get("/events").text
+    assert "Olivia Bennett" in victim.get("/events").text
 
 
 def test_sign_out_ends_the_session_on_the_server(site: Site) -> None:
@@ -79,7 +79,7 @@ def test_post_without_a_valid_csrf_token_is_refused(site: Site, token: str | Non
     response = browser.client.post(f"/events/{event.id}/rsvp", data=data, follow_redirects=False)
     assert response.status_code == 403
     assert "did not come from a calsync page" in response.text
-    assert "Needs action" in browser.get("/events").text.split(f'data-testid="answer-{event.id}">')[1][:20]
+    assert "No answer yet" in browser.get("/events").text.split(f'data-testid="answer-{event.id}">')[1][:20]
 
 
 def test_csrf_token_of_another_browser_is_refused(site: Site) -> None:

@@ -8,8 +8,10 @@ from html import unescape
 import pytest
 
 from calsync.core.connection import Provider
-from calsync.core.model import Role
+from calsync.core.model import Module, Role
 from calsync.providers.config import ProviderConfig
+from calsync.services import organizations, people
+from calsync.services.demo import DEMO_PASSWORD
 from calsync.store.connections import ConnectionRepository
 from tests.pages.conftest import Site, connect_via_sandbox
 
@@ -37,10 +39,24 @@ def test_unknown_or_foreign_email_is_a_clear_message(site: Site) -> None:
         response = support.post("/support", {"email": email}, page="/support")
         html = unescape(response.text)
         assert response.status_code == 422, email
-        assert f"No one with the email {email} is in Demo Events Co.. Check the address." in html
+        assert f"No one with the email {email} is in Fernhill Studio. Check the address." in html
         assert 'data-testid="diagnosis"' not in html
     empty = support.post("/support", {"email": ""}, page="/support")
     assert empty.status_code == 422 and "Enter the person&#39;s email address." in empty.text
+
+
+def test_an_organization_name_ending_in_a_full_stop_gets_no_second_one(site: Site) -> None:
+    """"… is in Initech Co.. Check the address." read badly (issue 16, then "Demo Events Co.."): one full stop."""
+    initech = organizations.create_organization(site.ctx, "Initech Co.", frozenset({Module.EVENTS}))
+    new = people.NewPerson(
+        email="peter@initech.test", name="Peter", timezone="UTC", role=Role.SUPPORT, password=DEMO_PASSWORD
+    )
+    people.register(site.ctx, initech.id, new)
+    support = site.browser()
+    support.sign_in("peter@initech.test")
+    html = unescape(support.post("/support", {"email": "nobody@initech.test"}, page="/support").text)
+    assert "No one with the email nobody@initech.test is in Initech Co. Check the address." in html
+    assert "Co.." not in html
 
 
 def test_bad_event_ids_say_what_to_fix(site: Site) -> None:
@@ -51,7 +67,7 @@ def test_bad_event_ids_say_what_to_fix(site: Site) -> None:
     assert words.status_code == 422 and "An event id is a number" in words.text
     foreign = support.post("/support", {"email": email, "event_id": str(site.globex_event.id)}, page="/support")
     assert foreign.status_code == 422
-    assert f"no event with id {site.globex_event.id} in Demo Events Co.; check the id" in unescape(foreign.text)
+    assert f"no event with id {site.globex_event.id} in Fernhill Studio; check the id" in unescape(foreign.text)
 
 
 def test_a_person_without_a_calendar_gets_the_connect_step(site: Site) -> None:

@@ -35,8 +35,9 @@ from calsync.sync.report import RoundReport
 from tests.simulation.harness import BASE_URL, WEBHOOK_BASE_URL, Harness, Notification
 from tests.simulation.transport import WorkerKilled
 
-SHOW_AS = {RsvpStatus.ACCEPTED: "busy", RsvpStatus.TENTATIVE: "tentative", RsvpStatus.DECLINED: "free"}
-FROM_SHOW_AS = {"busy": RsvpStatus.ACCEPTED, "tentative": RsvpStatus.TENTATIVE, "free": RsvpStatus.DECLINED}
+SHOW_AS = {RsvpStatus.ACCEPTED: "busy", RsvpStatus.TENTATIVE: "tentative"}
+"""How a person answers in Outlook: no Show as value means "not going" (Free means "maybe", docs/sync.md)."""
+FROM_SHOW_AS = {"busy": RsvpStatus.ACCEPTED, "tentative": RsvpStatus.TENTATIVE, "free": RsvpStatus.TENTATIVE}
 FROM_GOOGLE = {"accepted": RsvpStatus.ACCEPTED, "tentative": RsvpStatus.TENTATIVE, "declined": RsvpStatus.DECLINED}
 LEASE_SECONDS = 30.0
 POLL_INTERVAL = 120.0
@@ -325,6 +326,8 @@ class SimWorld:
                 if "not an attendee" in str(exc):
                     return False
                 raise
+        elif status not in SHOW_AS:
+            return False
         else:
             self.h.sandbox.microsoft.set_show_as(email, entry.provider_id, SHOW_AS[status])
         return True

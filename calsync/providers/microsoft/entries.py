@@ -3,9 +3,11 @@
 **How an entry is made, and how a person answers.** With the person's delegated token Graph makes the mailbox
 owner the organizer of every event it creates (``organizer`` is read-only) and an organizer cannot accept or
 decline their own event (§3.1). So calsync's Outlook entries are the person's own events, and the answer they
-give is Outlook's **Show as**: ``tentative`` -> tentative, ``free`` -> declined (they will not be busy then),
-``busy`` / ``oof`` / ``workingElsewhere`` -> accepted. calsync writes ``showAs`` from the RSVP the same way.
-(docs/sync.md explains the choice and its limits.)
+give is Outlook's **Show as**: ``busy`` / ``oof`` / ``workingElsewhere`` -> accepted (going), ``tentative`` ->
+tentative (maybe), and ``free`` -> tentative too: a person who marks an event Free means "it need not block my
+time, I may drop in", not "no" (issue 16). Outlook has no Show as value that means "not going"; a person declines
+on the event's page (the entry's body says so and links it). calsync writes ``showAs`` from the RSVP: busy for
+accepted, tentative for tentative. (docs/sync.md explains the choice and its limits.)
 
 **Idempotency.** Every create carries ``transactionId`` (deterministic per key and generation, §3.2); Graph
 refuses a reused one with ``ErrorDuplicateTransactionId`` (400), which here means "it exists": the entry is
@@ -60,8 +62,13 @@ FROM_SHOW_AS = {
     "oof": RsvpStatus.ACCEPTED,
     "workingElsewhere": RsvpStatus.ACCEPTED,
     "tentative": RsvpStatus.TENTATIVE,
-    "free": RsvpStatus.DECLINED,
+    "free": RsvpStatus.TENTATIVE,  # "I may drop in", not "no": see the module docstring
 }
+HOW_TO_ANSWER = (
+    "Your answer in Outlook: Show as Busy = going, Tentative or Free = maybe. "
+    "Not going? Decline on the event page: {link}"
+)
+"""Said in every entry's body, because Show as is the only answer control on an event one organizes (§3.1)."""
 DELTA_WINDOW_BACK = dt.timedelta(days=1)
 DELTA_WINDOW_AHEAD = dt.timedelta(days=400)
 
@@ -80,9 +87,10 @@ def _when(value: str, content: EntryContent) -> dict[str, str]:
 def entry_body(content: EntryContent) -> dict[str, Any]:
     """The event resource calsync creates or patches for ``content`` (no transactionId: create adds it)."""
     organizer = f"Organized by {content.organizer_name} <{content.organizer_email}>"
+    how = HOW_TO_ANSWER.format(link=content.link)
     return {
         "subject": content.title,
-        "body": {"contentType": "text", "content": f"{content.description}\n\n{organizer}"},
+        "body": {"contentType": "text", "content": f"{content.description}\n\n{organizer}\n\n{how}"},
         "start": _when(content.start, content),
         "end": _when(content.end, content),
         "isAllDay": content.all_day,

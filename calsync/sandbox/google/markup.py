@@ -23,7 +23,7 @@ def esc(value: object) -> str:
 def page(title: str, body: str) -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        '<meta name=viewport content="width=device-width,initial-scale=1"><link rel=icon href="data:,">'
         f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
     )
 

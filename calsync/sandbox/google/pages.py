@@ -34,7 +34,12 @@ def when(event: dict[str, Any]) -> str:
     """Human-readable time of an event, in the event's own zone."""
     start, end = event.get("start", {}), event.get("end", {})
     if "date" in start:
-        return f"{dt.date.fromisoformat(start['date']):%a %d %b %Y} (all day)"
+        first = dt.date.fromisoformat(start["date"])
+        # the end date is exclusive (the day after the last one), as in the API
+        last = dt.date.fromisoformat(end["date"]) - dt.timedelta(days=1) if "date" in end else first
+        if last <= first:
+            return f"{first:%a %d %b %Y} (all day)"
+        return f"{first:%a %d %b} to {last:%a %d %b %Y} (all day, {(last - first).days + 1} days)"
     tz_name = start.get("timeZone")
     tz = zone(tz_name) if tz_name else None
     begin = dt.datetime.fromisoformat(start["dateTime"])

@@ -101,13 +101,13 @@ class MicrosoftSandbox:
 
     # ----- Python API: identity --------------------------------------------------------------------------
     def register_client(self, client_id: str, client_secret: str | None = None,
-                        redirect_uris: Iterable[str] = ()) -> None:
+                        redirect_uris: Iterable[str] = (), display_name: str = "calsync") -> None:
         """An app registration; with a secret it is a confidential client, without one a public client."""
         uris = list(redirect_uris)
         if not client_id or not uris or not all(isinstance(u, str) and "://" in u for u in uris):
             raise ValueError("register_client needs a client_id and at least one absolute redirect URI")
         with self.state.lock:
-            self.state.clients[client_id] = Client(client_id, client_secret, uris)
+            self.state.clients[client_id] = Client(client_id, client_secret, uris, display_name)
 
     def create_account(self, email: str, name: str | None = None) -> dict[str, Any]:
         with self.state.lock:

@@ -218,12 +218,14 @@ class Identity:
         warn = '<p class=error role=alert>Enter the account email address.</p>' if bad_email else ""
         body = (
             "<h1>Permissions requested</h1>"
-            f"<p>The app <strong>{e(client.client_id)}</strong> wants to:</p><ul>{items}</ul>{warn}"
+            f'<p><strong data-testid="consent-app">{e(client.display_name)}</strong> wants to:</p>'
+            f"<ul>{items}</ul>{warn}"
             f'<form method=post>{hidden(params)}'
             '<p><label for=email>Account email</label><br>'
             f'<input id=email name=email type=email required autocomplete=email value="{e(email)}" '
             'data-testid="consent-email"></p>'
-            '<button type=submit name=decision value=accept data-testid="consent-accept">Accept</button>'
+            '<button type=submit name=decision value=accept class=primary data-testid="consent-accept">Accept'
+            "</button>"
             '<button type=submit name=decision value=cancel formnovalidate data-testid="consent-cancel">Cancel'
             "</button></form>"
         )

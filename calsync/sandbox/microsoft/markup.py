@@ -14,6 +14,7 @@ _STYLE = (
     ".event{border:1px solid #ccc;border-radius:8px;padding:.75rem;margin:.75rem 0}"
     ".muted{color:#555}.error{border-left:4px solid #b00;padding-left:.75rem}"
     "form.inline{display:inline}"
+    "button.primary{background:#0f6cbd;border:1px solid #0f6cbd;color:#fff;border-radius:4px}"
 )
 
 
@@ -21,7 +22,7 @@ def page(title: str, body: str) -> str:
     """A complete, accessible HTML document (``body`` is trusted markup built with :func:`e`)."""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        '<meta name=viewport content="width=device-width,initial-scale=1"><link rel=icon href="data:,">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body><main>{body}</main></body></html>"
     )

@@ -9,6 +9,7 @@ and subscriptions see the change exactly as if it came through Graph.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from starlette.requests import Request
@@ -33,8 +34,13 @@ def _when(event: Event) -> str:
     start = event.start.astimezone(zone.tz)
     end = event.end.astimezone(resolve(event.end_zone).tz)
     if event.is_all_day:
-        return f"{start:%a %d %b %Y} (all day)"
-    return f"{start:%a %d %b %Y %H:%M} - {end:%H:%M} ({event.start_zone})"
+        # midnight to midnight, the end exclusive: the last day is the one before the end
+        first, last = start.date(), end.date() - dt.timedelta(days=1)
+        if last <= first:
+            return f"{first:%a %d %b %Y} (all day)"
+        return f"{first:%a %d %b} to {last:%a %d %b %Y} (all day, {(last - first).days + 1} days)"
+    tail = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%a %d %b %Y %H:%M}"
+    return f"{start:%a %d %b %Y %H:%M} - {tail} ({event.start_zone})"
 
 
 class CalendarPages:

@@ -75,6 +75,8 @@ class Client:
     client_id: str
     client_secret: str | None
     redirect_uris: list[str]
+    display_name: str = "calsync"
+    """The app registration's display name, what the consent page names (Microsoft shows the name, not the id)."""
 
     @property
     def confidential(self) -> bool:

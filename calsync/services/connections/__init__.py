@@ -7,7 +7,7 @@ One module per concept; callers import the operations from this package:
 - :mod:`.connect`: the authorization-code flow with PKCE and a one-time state, storing the grant (one active
   connection per person; reconnecting the same account reuses its row);
 - :mod:`.read`: the caller's connection, a person's, the organization's;
-- :mod:`.manage`: the caller's calendars, the target calendar, Resync;
+- :mod:`.manage`: the caller's calendars, the target calendar, what the calendar shows, Resync;
 - :mod:`.disconnect`: stop push, revoke where the provider can, delete the tokens, optionally remove entries;
 - :mod:`.keys`: re-encrypting every stored token under a new key;
 - :mod:`.provider_calls` (private helpers): one provider request with auth failures classified, and a failure in
@@ -27,7 +27,13 @@ from calsync.services.connections.connect import (
 from calsync.services.connections.context import CalendarContext
 from calsync.services.connections.disconnect import DisconnectReport, disconnect
 from calsync.services.connections.keys import RotationReport, rotate_keys
-from calsync.services.connections.manage import DEDICATED_NAME_SUFFIX, list_calendars, request_resync, set_target
+from calsync.services.connections.manage import (
+    DEDICATED_NAME_SUFFIX,
+    list_calendars,
+    request_resync,
+    set_display,
+    set_target,
+)
 from calsync.services.connections.read import my_connection, organization_connections, person_connection
 
 __all__ = [
@@ -47,6 +53,7 @@ __all__ = [
     "person_connection",
     "request_resync",
     "rotate_keys",
+    "set_display",
     "set_target",
     "start_connect",
 ]

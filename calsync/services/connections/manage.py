@@ -1,4 +1,5 @@
-"""Managing the caller's active connection: its calendars, which one receives events, and Resync.
+"""Managing the caller's active connection: its calendars, which one receives events, what the calendar shows,
+and Resync.
 
 Every provider request goes through :func:`~.provider_calls._call`, so a grant that turns out to be unusable
 puts the connection in error and the person is told why and how to fix it (issue 4).
@@ -7,6 +8,7 @@ puts the connection in error and the person is told why and how to fix it (issue
 from __future__ import annotations
 
 from calsync.core.connection import Connection, ConnectionStatus
+from calsync.core.entry import Display
 from calsync.core.model import Principal
 from calsync.errors import Conflict, InvalidInput, NotFound
 from calsync.providers.base import CalendarInfo
@@ -90,6 +92,26 @@ def request_resync(cc: CalendarContext, actor: Principal) -> Connection:
         EntryRepository(uow.session).mark_dirty(record.id, None, now)
         repo.mark_due(record.id, now, pull=True)
         repo.log(record.id, now, "resync", "resync requested")
+        updated = repo.get(record.id)
+        assert updated is not None
+        return updated.view(repo.pending_changes(record.id))
+
+
+def set_display(cc: CalendarContext, actor: Principal, display: Display) -> Connection:
+    """Choose what the caller's calendar shows of each event (full details, title and time, or busy only).
+
+    Every entry is marked for the next round: its rendering, and so its fingerprint, changes, and the engine
+    updates the entries in place (no full sync is needed: nothing moves). Choosing the current value is a no-op.
+    """
+    record = _active(cc, actor)
+    now = cc.service.now()
+    with unit_of_work(cc.service.db) as uow:
+        repo = ConnectionRepository(uow.session)
+        if Display(record.display) is not display:
+            repo.set_display(record.id, display)
+            EntryRepository(uow.session).mark_dirty(record.id, None, now)
+            repo.mark_due(record.id, now)
+            repo.log(record.id, now, "display", f"calendar shows: {display.label}")
         updated = repo.get(record.id)
         assert updated is not None
         return updated.view(repo.pending_changes(record.id))

@@ -4,11 +4,11 @@ the connection logs, whether worker processes are alive, and each connection's p
 Support staff may read this page (the internal note's checks, for the whole organization) but not switch modules.
 Members and organizers get 403.
 
-**The sync chart.** Issue 6 asks for "a small chart of sync lag over the last hours". The time from a change to the
-round that wrote it is not stored anywhere, so the chart shows what the connection logs do hold (docs/pages.md):
-per 10-minute slot of the last 6 hours, the sync rounds that changed something (the engine logs one ``sync`` line
-per such round, sync/engine.py) and the error lines (``level == "error"``: failed rounds, refused tokens). A run of
-empty slots while changes wait, or a red bar, is what lag looks like from here. The logs keep the last 200 lines per
+**The sync chart.** Issue 6 asks for "a small chart of sync lag over the last hours". From the connection logs
+(docs/pages.md), per 10-minute slot of the last 6 hours: the sync rounds that changed something (the engine logs
+one ``sync`` line per such round, sync/engine.py), the error lines (``level == "error"``: failed rounds, refused
+tokens), and the sync lag, the longest wait from a change to the calendar among the slot's rounds (the ``lag_ms``
+the engine records on each ``sync`` line, migration 0003). The logs keep the last 200 lines per
 connection (store ``LOG_KEEP``), so for a very busy connection the oldest slots may be undercounted.
 """
 

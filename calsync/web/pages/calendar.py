@@ -1,5 +1,6 @@
 """Profile → Calendar: connect Google Calendar or Outlook, see the connection's state in plain words, pick the
-calendar that receives events, Resync, Disconnect.
+calendar that receives events, choose what it shows of each event, Resync, Disconnect (after a confirmation that
+says what will be removed).
 
 The seeds' troubleshooting advice is shown where it applies: the error's reason and "disconnect and reconnect"
 next to a broken connection; "check the right calendar: events go to <name>" next to the picker; Resync next to
@@ -19,9 +20,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from calsync.core.connection import Connection, ConnectionStatus
+from calsync.core.entry import Display
 from calsync.errors import FeatureDisabled, InvalidInput, ProviderError
 from calsync.providers.base import CalendarInfo
-from calsync.services import connections
+from calsync.services import badges, connections
 from calsync.services.access import EVENTS_OFF
 from calsync.web.errors import provider_message
 from calsync.web.pages.common import Form, PageRoute, calendar, checked_form, ctx, redirect, render, viewer
@@ -36,6 +38,7 @@ NOTICES = {
     "disconnected": "Your calendar is disconnected. calsync no longer has access to it.",
     "disconnected-partly": "Your calendar is disconnected, but calsync could not finish cleaning up at the provider "
     "(for example removing the events it added). Remove any leftover events by hand in your calendar app.",
+    "display": "Saved: events already in your calendar are updated to show what you chose within seconds.",
     "connected": "Your calendar is connected. Events you accept will appear in it within seconds.",
 }
 
@@ -59,6 +62,10 @@ def calendar_page(request: Request) -> Response:
         except ProviderError as exc:
             choices_error = f"Your calendars could not be listed just now: {provider_message(exc)}"
     done = request.query_params.get("done", "")
+    resync_running = connection is not None and connection.need_full_sync
+    if done == "resync" and not resync_running:
+        done = ""  # it already finished: the progress line says "Resync finished", and only that
+    dedicated_name = f"{view.organization.name} {connections.DEDICATED_NAME_SUFFIX}"
     return render(
         request,
         "calendar.html",
@@ -68,10 +75,26 @@ def calendar_page(request: Request) -> Response:
         choices=choices,
         choices_error=choices_error,
         dedicated=DEDICATED,
+        dedicated_exists=connection is not None
+        and (connection.dedicated_calendar or any(c.name == dedicated_name for c in choices)),
+        target_is_primary=_target_is_primary(connection, choices),
+        displays=list(Display),
+        entry_count=badges.entries_in_calendar(cc, view.principal) if connection is not None else 0,
         notice=NOTICES.get(done),
-        resync_started=done == "resync",
+        notice_kind=done,
+        resync_started=request.query_params.get("done") == "resync",
         now=ctx(request).now(),
     )
+
+
+def _target_is_primary(connection: Connection | None, choices: list[CalendarInfo]) -> bool:
+    """Whether events go to the account's main calendar (the only Google calendar with Yes / Maybe / No)."""
+    if connection is None or connection.target_calendar_id is None:
+        return True
+    if connection.dedicated_calendar:
+        return False
+    listed = next((c for c in choices if c.id == connection.target_calendar_id), None)
+    return listed is None or listed.primary
 
 
 def status_body(connection: Connection | None, request: Request) -> dict[str, Any]:
@@ -109,6 +132,18 @@ def set_target(request: Request, form: Annotated[Form, Depends(checked_form)]) -
     else:
         connections.set_target(calendar(request), view.principal, calendar_id=choice)
     return redirect("/profile/calendar?done=target")
+
+
+@router.post("/profile/calendar/display")
+def set_display(request: Request, form: Annotated[Form, Depends(checked_form)]) -> Response:
+    try:
+        display = Display(form.get("display"))
+    except ValueError:
+        raise InvalidInput(
+            "Choose what your calendar shows: full details, title and time only, or busy only.", field="display"
+        ) from None
+    connections.set_display(calendar(request), viewer(request).principal, display)
+    return redirect("/profile/calendar?done=display")
 
 
 @router.post("/profile/calendar/resync")

@@ -211,6 +211,43 @@ def error_page(request: Request, exc: CalsyncError) -> Response:
     return render(request, "error.html", view, status_code=status, title=title, message=exc.message)
 
 
+def sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first letter and a final full stop (services' messages start lower-case,
+    the API's convention; a page shows them on their own)."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def message_page(
+    request: Request,
+    title: str,
+    message: str,
+    *,
+    status: int,
+    link: str,
+    link_text: str,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """A page with one message and one link, in the site's layout (the OAuth connect refusals use it)."""
+    view = optional_viewer(request)
+    response = render(
+        request,
+        "message.html",
+        view,
+        status_code=status,
+        title=title,
+        message=sentence(message),
+        link=link,
+        link_text=link_text,
+    )
+    response.headers.update(headers or {})
+    csrf.set_binding_cookie(request, response)
+    return response
+
+
 class PageRoute(APIRoute):
     """A route whose failures are HTML pages, and whose responses carry the CSRF binding cookie when new."""
 

@@ -1,5 +1,8 @@
 """Organizers' forms: create, edit, cancel and invite. Field errors come from the services' InvalidInput messages.
 
+Every field is checked before the service is called (:func:`check_all`), so one submit shows every mistake. The
+zone hint names the zone an empty zone really means: the event's organizer's.
+
 The form keeps what the person typed and shows each error beside its field (``aria-describedby``), so fixing one
 mistake never means typing the event again. Times are wall-clock times in the event's zone; an empty zone means
 the organizer's (seeds: "If the event was created without a timezone, it defaults to the organizer's timezone").
@@ -8,15 +11,17 @@ the organizer's (seeds: "If the event was created without a timezone, it default
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from calsync.core import timezones, validation
 from calsync.core.model import AllDaySpan, Event, TimezoneSource
 from calsync.core.permissions import can_change_event, can_create_events
 from calsync.errors import InvalidInput, PermissionDenied
-from calsync.services import events
+from calsync.services import events, people
 from calsync.web.pages.common import Form, PageRoute, checked_form, ctx, redirect, render, viewer
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -102,10 +107,64 @@ class EventFormData:
         }
 
 
-def _field_error(data: EventFormData, exc: InvalidInput) -> None:
-    name = exc.field if exc.field in TEXT_FIELDS else "form"
+def check_all(data: EventFormData, timing: dict[str, object], zone_if_empty: str) -> None:
+    """Every field's problem at once (issue 16: an empty title, a bad zone and an end before the start took three
+    submits). The same core checks the services run, one per field, so a form that passes here is accepted by
+    the service (which still checks everything: this only gathers the messages)."""
+
+    def attempt(name: str, check: Callable[[], object]) -> None:
+        if name in data.errors:
+            return
+        try:
+            check()
+        except InvalidInput as exc:
+            _field_error(data, exc, default=name)
+
+    values = data.values
+    attempt("title", lambda: validation.required_text(values["title"], field="title", max_length=validation.MAX_TITLE))
+    attempt(
+        "description",
+        lambda: validation.optional_text(
+            values["description"], field="description", max_length=validation.MAX_DESCRIPTION
+        ),
+    )
+    attempt(
+        "location",
+        lambda: validation.optional_text(values["location"], field="location", max_length=validation.MAX_LOCATION),
+    )
+    zone = values["timezone"] or zone_if_empty
+    attempt("timezone", lambda: timezones.validate_zone(zone))
+    start, end = timing["start"], timing["end"]
+    if "timezone" in data.errors:
+        # no zone to place the times in; an end at or before the start on the clock is wrong in any zone
+        if isinstance(start, dt.datetime) and isinstance(end, dt.datetime) and end <= start:
+            data.errors["end"] = f"The end ({end:%Y-%m-%d %H:%M}) must be after start ({start:%Y-%m-%d %H:%M})."
+        return
+    if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
+        attempt("end", lambda: timezones.resolve_timed(start, end, zone))
+    first, last = timing["start_date"], timing["end_date"]
+    if isinstance(first, dt.date) and isinstance(last, dt.date):
+        attempt("end_date", lambda: timezones.resolve_all_day(first, last, zone))
+    elif data.all_day:
+        for name, value in (("start_date", first), ("end_date", last)):
+            if value is None and name not in data.errors:
+                data.errors[name] = "Enter the " + ("first" if name == "start_date" else "last") + " day."
+
+
+def _field_error(data: EventFormData, exc: InvalidInput, default: str = "form") -> None:
+    name = exc.field if exc.field in TEXT_FIELDS else default
     message = exc.message[:1].upper() + exc.message[1:]
     data.errors[name] = message
+
+
+def organizer_zone(request: Request, event: Event | None) -> str:
+    """The zone an event without its own zone takes: its organizer's (the person creating it, for a new event;
+    for an edit by an administrator, the event's organizer, not the administrator)."""
+    view = viewer(request)
+    if event is None or event.organizer_id == view.person.id:
+        return view.person.timezone
+    found = next((p for p in people.list_people(ctx(request), view.principal) if p.id == event.organizer_id), None)
+    return found.timezone if found is not None else event.timezone
 
 
 def _show(request: Request, data: EventFormData, *, event: Event | None, status_code: int = 200) -> Response:
@@ -117,7 +176,7 @@ def _show(request: Request, data: EventFormData, *, event: Event | None, status_
         status_code=status_code,
         form=data,
         event=event,
-        organizer_zone=view.person.timezone,
+        organizer_zone=organizer_zone(request, event),
     )
 
 
@@ -135,6 +194,7 @@ def create_event(request: Request, form: Annotated[Form, Depends(checked_form)])
     view = viewer(request)
     data = EventFormData.submitted(form)
     timing = data.timing()
+    check_all(data, timing, view.person.timezone)
     if data.errors:
         return _show(request, data, event=None, status_code=422)
     draft = events.EventDraft(
@@ -172,6 +232,7 @@ def edit_event(event_id: int, request: Request, form: Annotated[Form, Depends(ch
     event = _changeable(request, event_id)
     data = EventFormData.submitted(form)
     timing = data.timing()
+    check_all(data, timing, organizer_zone(request, event))
     if data.errors:
         return _show(request, data, event=event, status_code=422)
     values: dict[str, object] = {

@@ -8,10 +8,13 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
+from calsync.core.connection import reason_without_fix
 from calsync.core.model import AllDaySpan, Event, RsvpStatus
 
+NO_ANSWER = "No answer yet"
+"""One term for "invited, not answered" everywhere (the API's ``needs_action``), whether or not a row exists."""
 RSVP_WORDS = {
-    RsvpStatus.NEEDS_ACTION: "Needs action",
+    RsvpStatus.NEEDS_ACTION: NO_ANSWER,
     RsvpStatus.ACCEPTED: "Accepted",
     RsvpStatus.TENTATIVE: "Tentative",
     RsvpStatus.DECLINED: "Declined",
@@ -59,7 +62,7 @@ def event_when_local(event: Event) -> str:
 
 
 def rsvp_words(status: RsvpStatus | None) -> str:
-    return "No answer yet" if status is None else RSVP_WORDS[status]
+    return NO_ANSWER if status is None else RSVP_WORDS[status]
 
 
 def datetime_local(value: dt.datetime | None) -> str:
@@ -75,5 +78,6 @@ def install(env: Environment) -> None:
         "event_when_local": event_when_local,
         "rsvp_words": rsvp_words,
         "datetime_local": datetime_local,
+        "reason": reason_without_fix,
     }
     env.filters.update(filters)

@@ -87,7 +87,7 @@ def run_diagnosis(request: Request, form: Annotated[Form, Depends(checked_form)]
         members = {p.email.lower() for p in people.list_people(ctx(request), view.principal)}
         if entered.email.lower() not in members:
             entered.errors["email"] = (
-                f"No one with the email {entered.email} is in {view.organization.name}. Check the address."
+                f"No one with the email {entered.email} is in {view.organization.name.rstrip('.')}. Check the address."
             )
     if entered.errors:
         return _page(request, view, entered, None, status=422)

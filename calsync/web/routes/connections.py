@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from calsync.core.connection import RECONNECT_FIX, Connection, ConnectionStatus, Provider
+from calsync.core.entry import Display
 from calsync.providers.base import CalendarInfo
 from calsync.services import connections
 from calsync.services.connections import CalendarContext, DisconnectReport
@@ -68,6 +69,11 @@ class CalendarStatusOut(BaseModel):
     last_attempt_at: dt.datetime | None = None
     last_error_at: dt.datetime | None = None
     pending_changes: int | None = Field(default=None, description="Entries waiting to be written to the calendar")
+    display: Display | None = Field(
+        default=None,
+        description="What the calendar shows of each event: full (title, time, description, place), title_time "
+        "(title and time only) or busy (the title \"Busy\", no description or place)",
+    )
 
     @classmethod
     def none(cls) -> CalendarStatusOut:
@@ -101,6 +107,7 @@ class CalendarStatusOut(BaseModel):
             last_attempt_at=c.last_attempt_at,
             last_error_at=c.last_error_at,
             pending_changes=c.pending_changes,
+            display=c.display,
         )
 
 
@@ -132,6 +139,10 @@ class TargetIn(RequestModel):
     create_dedicated: bool = Field(
         default=False, description="Create (or reuse) a calendar named after your organization instead"
     )
+
+
+class DisplayIn(RequestModel):
+    display: Display = Field(examples=["full", "title_time", "busy"], description="What the calendar shows")
 
 
 class DisconnectIn(RequestModel):
@@ -189,6 +200,15 @@ def set_target(body: TargetIn, cc: Cal, actor: Actor) -> CalendarStatusOut:
     return CalendarStatusOut.of(
         connections.set_target(cc, actor, calendar_id=body.calendar_id, create_dedicated=body.create_dedicated)
     )
+
+
+@router.put(
+    "/me/calendar/display",
+    summary="Choose what your calendar shows of each event: full details, title and time only, or busy only",
+)
+def set_display(body: DisplayIn, cc: Cal, actor: Actor) -> CalendarStatusOut:
+    """Existing entries are updated on the next sync round (their content, and so their fingerprint, changes)."""
+    return CalendarStatusOut.of(connections.set_display(cc, actor, body.display))
 
 
 @router.post(

@@ -24,7 +24,6 @@ back to Profile → Calendar, status 400 (503 when the provider was unreachable,
 
 from __future__ import annotations
 
-import html
 import logging
 import secrets
 from typing import Annotated
@@ -45,6 +44,7 @@ from calsync.services import auth, connections
 from calsync.services.connections import STATE_TTL, CalendarContext
 from calsync.web import csrf
 from calsync.web.errors import PROVIDER_LABELS, provider_message, retry_after
+from calsync.web.pages.common import message_page
 from calsync.web.sessions import COOKIE as SESSION_COOKIE
 from calsync.web.sessions import session_policy
 
@@ -105,6 +105,7 @@ def _session_person(request: Request) -> int | None:
 
 
 def page(
+    request: Request,
     title: str,
     message: str,
     *,
@@ -113,44 +114,38 @@ def page(
     link_text: str = "Back to Profile → Calendar",
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """A small self-contained HTML page (the product's templates may restyle it)."""
-    body = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width,initial-scale=1">'
-        f"<title>{html.escape(title)} · calsync</title></head><body><main>"
-        f"<h1>{html.escape(title)}</h1>"
-        f'<p role=alert data-testid="connect-message">{html.escape(message)}</p>'
-        f'<p><a href="{html.escape(link)}" data-testid="connect-back">{html.escape(link_text)}</a></p>'
-        "</main></body></html>"
-    )
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
+    """A refusal in the site's layout (navigation when signed in, the site's CSS, the message as a sentence)."""
+    headers = {"Cache-Control": "no-store", **(headers or {})}
+    return message_page(request, title, message, status=status, link=link, link_text=link_text, headers=headers)
 
 
-def _refusal(exc: CalsyncError, where: str) -> HTMLResponse:
+def _refusal(request: Request, exc: CalsyncError, where: str) -> HTMLResponse:
     """The page for a failed connect step; logs the reason (our own text or the provider's, redacted)."""
     log.info("calendar connect refused at %s: %s: %s", where, type(exc).__name__, exc.message)
     if isinstance(exc, ProviderTransient):
         return page(
+            request,
             "Could not reach your calendar provider",
             provider_message(exc),
             status=503,
             headers={"Retry-After": str(retry_after(exc))},
         )
     if isinstance(exc, ProviderUnreadable):
-        return page("Your calendar was not connected", exc.message, status=400)
+        return page(request, "Your calendar was not connected", exc.message, status=400)
     if isinstance(exc, ProviderError):
         # At the callback a provider refusal is about this authorization (a code used twice or expired, a PKCE
         # verifier that does not match), not about a stored grant, so say that rather than the grant's reason.
         label = PROVIDER_LABELS.get(exc.provider, exc.provider)
         return page(
+            request,
             "Your calendar was not connected",
             f"{label} did not accept this authorization (it may have been used already or have expired). "
             "Start connecting again from Profile → Calendar.",
             status=400,
         )
     if isinstance(exc, FeatureDisabled):
-        return page("Calendar sync is not available", exc.message, status=403)
-    return page("Your calendar was not connected", exc.message, status=400)
+        return page(request, "Calendar sync is not available", exc.message, status=403)
+    return page(request, "Your calendar was not connected", exc.message, status=400)
 
 
 @router.get("/connect/{provider}")
@@ -167,7 +162,7 @@ async def connect(provider: str, request: Request) -> Response:
     try:
         csrf.check(csrf.key_of(request), request, submitted if isinstance(submitted, str) else None)
     except csrf.CsrfRefused as exc:
-        return page("Your calendar was not connected", exc.message, status=403)
+        return page(request, "Your calendar was not connected", exc.message, status=403)
     return await run_in_threadpool(_start, provider, request)
 
 
@@ -175,6 +170,7 @@ def _start(provider: str, request: Request) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return page(
+            request,
             "Sign in first",
             "Sign in to calsync, then connect your calendar from Profile → Calendar.",
             status=401,
@@ -187,9 +183,9 @@ def _start(provider: str, request: Request) -> Response:
         binding = new_binding()
         url = connections.start_connect(_cc(request), actor, chosen, binding)
     except NotAuthenticated as exc:
-        return page("Sign in first", exc.message, status=401, link=SIGN_IN, link_text="Sign in")
+        return page(request, "Sign in first", exc.message, status=401, link=SIGN_IN, link_text="Sign in")
     except CalsyncError as exc:
-        return _refusal(exc, "start")
+        return _refusal(request, exc, "start")
     response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
     set_binding_cookie(request, response, binding)
     return response
@@ -222,7 +218,7 @@ def callback(
     except CalsyncError as exc:
         # The binding cookie is left alone: clearing it here would let anyone who can make this browser open a
         # forged callback break the person's own flow in progress. It expires with the state anyway.
-        return _refusal(exc, "callback")
+        return _refusal(request, exc, "callback")
     log.info("calendar connected via the %s callback", chosen.value)
     response = RedirectResponse(CONNECTED, status_code=303, headers={"Cache-Control": "no-store"})
     _clear_binding_cookie(request, response)

@@ -1,6 +1,15 @@
-// Profile → Calendar: while a full sync runs (after Resync or connecting), poll the small status endpoint and
-// show the result when it finishes. Without JavaScript, reloading the page shows the same information.
+// Profile → Calendar. (1) While a full sync runs (after Resync or connecting), poll the small status endpoint and
+// show the result when it finishes, replacing the "Resync requested" notice. Without JavaScript, reloading the page
+// shows the same information. (2) Disconnect asks for confirmation, saying what will be removed.
 (function () {
+  var form = document.getElementById("disconnect-form");
+  if (form) {
+    form.addEventListener("submit", function (e) {
+      var remove = form.querySelector("input[name=remove_entries]");
+      var text = remove && remove.checked ? form.dataset.confirmRemove : form.dataset.confirm;
+      if (!window.confirm(text)) e.preventDefault();
+    });
+  }
   var el = document.getElementById("resync-progress");
   if (!el || el.dataset.running !== "true") return;
   var tries = 0;
@@ -16,6 +25,8 @@
           el.className = "ok";
           el.textContent = "Resync finished: last synced " + s.last_synced + "; " + s.pending_changes +
             " change" + (s.pending_changes === 1 ? "" : "s") + " waiting.";
+          var notice = document.getElementById("page-notice");
+          if (notice && notice.dataset.kind === "resync") notice.remove();
           var last = document.querySelector("[data-testid=last-synced]");
           if (last) last.textContent = s.last_synced;
           var pending = document.querySelector("[data-testid=pending]");
