@@ -120,6 +120,7 @@ def init(
     administrator, and print an operator API token once. An initialized database is refused, unchanged."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from calsync.crypto import TokenCipher
     from calsync.services.context import ServiceContext
     from calsync.services.organizations import NewAdmin, check_install, initialize
     from calsync.services.passwords import PasswordCost, Passwords
@@ -144,6 +145,10 @@ def init(
                 2,
             )
         upgrade(url)
+        if settings.token_keys is None:
+            # The installation's token key file: the commands that follow (serve, worker, org, keys rotate) refuse
+            # to make one themselves, since a new key would leave stored tokens unreadable.
+            TokenCipher.for_data_dir(settings.ensure_data_dir())
         db = Database(url)
         try:
             try:

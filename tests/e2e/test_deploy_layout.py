@@ -133,8 +133,11 @@ def _connect(base: str, email: str, provider: Provider, ca: str) -> None:
     with httpx.Client(base_url=base, trust_env=False, timeout=30) as web:
         signed = web.post("/api/v1/session", json={"email": email, "password": DEMO_PASSWORD})
         assert signed.status_code == 200, signed.text
-        start = web.get(f"/connect/{provider.value}")
-        assert start.status_code == 302, start.text
+        page = web.get("/profile/calendar")  # Connect is a form POST carrying the page's CSRF token
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None, page.text[:500]
+        start = web.post(f"/connect/{provider.value}", data={"csrf_token": token.group(1)})
+        assert start.status_code == 303, start.text
         with httpx.Client(verify=ssl.create_default_context(cafile=ca), trust_env=False, timeout=30) as provider_http:
             consent = provider_http.get(start.headers["location"])
         assert consent.status_code in (302, 303), consent.text

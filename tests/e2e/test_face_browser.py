@@ -139,11 +139,13 @@ def test_badges_blame_the_right_thing(page: Any, live_server: LiveServer) -> Non
             record.id, planning.id, Synced(provider_id="abc", calendar_id="primary", fingerprint="f"), now, via="push"
         )
         EntryRepository(session).mark_dirty(record.id, [offsite.id], now)
-        ConnectionRepository(session).update(
+        ConnectionRepository(session).mark_auth_error(
             record.id,
-            status=ConnectionStatus.ERROR,
-            error_reason="Google says calsync's access was revoked. "
+            now,
+            reason="Google says calsync's access was revoked. "
             "Disconnect your calendar in Profile → Calendar, then connect it again.",
+            detail="invalid_grant",
+            code="invalid_grant",
         )
     page.goto(f"{live_server.url}/events")
     there = page.get_by_test_id(f"badge-{planning.id}")
@@ -334,7 +336,11 @@ def test_sandbox_index_and_microsoft_consent(page: Any, live_server: LiveServer)
 
     calsync = page.context.browser.new_context(ignore_https_errors=True).new_page()
     sign_in(calsync, live_server, Role.MEMBER)
-    start = calsync.request.get(f"{live_server.url}/connect/microsoft", max_redirects=0)
+    calsync.goto(f"{live_server.url}/profile/calendar")
+    token = calsync.locator('input[name="csrf_token"]').first.get_attribute("value")
+    start = calsync.request.post(
+        f"{live_server.url}/connect/microsoft", form={"csrf_token": token or ""}, max_redirects=0
+    )
     calsync.context.close()
     authorize = start.headers["location"]
     authorize = re.sub(r"([?&])login_hint=[^&]*", r"\1", authorize)

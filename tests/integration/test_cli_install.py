@@ -173,7 +173,7 @@ def test_org_create_list_disable_enable(env: dict[str, str], password_file: Path
 def test_org_token_makes_another_operator_token(env: dict[str, str], password_file: Path, database: Database) -> None:
     assert init(env, password_file).exit_code == 0  # type: ignore[attr-defined]
     result = runner.invoke(app, ["org", "token", "--label", "provisioning"], env=env)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     token = OPERATOR_TOKEN.search(result.output)
     from calsync.services.organizations import authenticate_operator
 

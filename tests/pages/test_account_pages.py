@@ -37,7 +37,7 @@ def test_changing_the_password_needs_the_current_one_and_a_good_new_one(site: Si
         ((DEMO_PASSWORD, "password1234"), "error-new_password", "too easy to guess"),
         ((DEMO_PASSWORD, "short"), "error-new_password", "at least 12 characters"),
         ((DEMO_PASSWORD, "max@example.org-2026!"), "error-new_password", "must not contain your email"),
-        ((DEMO_PASSWORD, "Max Member rocks 99"), "error-new_password", "your name"),
+        ((DEMO_PASSWORD, "Max Tanaka rocks 99"), "error-new_password", "your name"),
     ]
     for args, testid, words in cases:
         response = _change(browser, *args)
@@ -73,7 +73,7 @@ def test_an_admin_signs_a_person_out_everywhere(site: Site) -> None:
     assert 'href="/admin/sessions"' in admin.get("/admin").text
     ended = admin.post(f"/admin/sessions/{member.id}/end", page="/admin/sessions")
     assert ended.status_code == 303 and ended.headers["location"] == f"/admin/sessions?ended={member.id}"
-    assert "Max Member was signed out everywhere." in admin.get(ended.headers["location"]).text
+    assert "Max Tanaka was signed out everywhere." in admin.get(ended.headers["location"]).text
     for browser in browsers:
         assert browser.get("/events").status_code == 303
     token = site.demo.login(Role.MEMBER).token
