@@ -69,21 +69,6 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     yield tmp_path_factory.mktemp("session-data")
 
 
-# --- running in parallel (pytest-xdist; scripts/check passes -n auto --dist loadgroup) ---------------------------
-
-SIMULATION_GROUP = "simulation"
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The simulation's tests share one xdist worker: its batch runs its own process pool (CALSYNC_SIM_JOBS), so
-    splitting it further only oversubscribes the cores. As the largest work unit it is handed out first (xdist's
-    loadgroup orders units by size), so it runs alongside the rest instead of alone at the end."""
-    for item in items:
-        if item.nodeid.startswith("tests/simulation/"):
-            item.add_marker(pytest.mark.xdist_group(SIMULATION_GROUP))
-
-
 # --- PostgreSQL --------------------------------------------------------------------------------------------------
 
 

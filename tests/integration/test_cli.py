@@ -105,6 +105,8 @@ def _free_port() -> int:
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[str], seconds: float = 120.0) -> dict[str, str]:
+    # A bound, not a wait: a cold start is 2-3 s quiet, but 28 s was measured on the shared 2-core machine with the
+    # suite's other worker beside it, and 30 s timed out under xdist there.
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
