@@ -16,6 +16,7 @@ from calsync.services.context import Clock, system_clock
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
 from calsync.web import errors, pages
+from calsync.web.limits import RequestLimits
 from calsync.web.routes import connections, events, oauth, organizations, people, session, webhooks
 from calsync.web.schemas import Health
 from calsync.web.sessions import SessionSigner, load_or_create_key
@@ -47,6 +48,9 @@ def create_app(
     app.state.signer = SessionSigner(load_or_create_key(settings.ensure_data_dir()))
     app.state.secure_cookies = settings.effective_base_url.startswith("https://")
     errors.install(app)
+    app.add_middleware(
+        RequestLimits, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
+    )
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (organizations.router, people.router, events.router, session.router, connections.router):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from calsync.core import validation
 from calsync.core.model import (
     AllDaySpan,
     ApiTokenInfo,
@@ -27,7 +28,21 @@ from calsync.core.model import (
 
 
 class Request(BaseModel):
+    """Every request body: unknown fields refused, and no string that a database cannot store.
+
+    Checking here, on every string field of every body (including ones that are only looked up, such as the
+    sign-in email), is what keeps a NUL or a lone surrogate from reaching PostgreSQL as a 500; the services' own
+    checks (:mod:`calsync.core.validation`) then refuse control characters field by field.
+    """
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            validation.storable(value, field=info.field_name or "body")
+        return value
 
 
 # --- organizations -------------------------------------------------------------------------------------------
