@@ -14,8 +14,6 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-import pytest
-
 from calsync.core import timezones
 from calsync.core.connection import Provider
 from calsync.core.entry import EntryContent, RenderContext, render
