@@ -53,15 +53,25 @@ def create_app(
     )
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (organizations.router, people.router, events.router, session.router, connections.router):
-        api.include_router(router)
+    # what each group of operations can answer besides success (and the limits' 400/413/422): the OpenAPI
+    # document lists it, from the one mapping in web/errors.py
+    for router, statuses in (
+        (organizations.router, (401, 403)),
+        (people.router, (401, 403, 404, 409)),
+        (events.router, (401, 403, 404, 409)),
+        (session.router, (401,)),
+        (connections.router, (401, 403, 404, 409, 502, 503)),
+    ):
+        api.include_router(router, responses=errors.responses(*statuses))
     app.include_router(api)
     app.include_router(oauth.router)  # browser routes: /connect/{provider}, /oauth/{provider}/callback
     app.include_router(pages.router)  # the server-rendered pages (calsync.web.pages)
     app.include_router(webhooks.router)  # provider push notifications (calsync.services.notifications)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
+    @app.get(
+        "/healthz", tags=["health"], summary="Liveness and database reachability", responses=errors.responses()
+    )
     def healthz() -> Health:
         with db.session(write=False) as s:
             s.execute(text("SELECT 1"))

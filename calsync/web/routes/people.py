@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -11,6 +10,7 @@ from calsync.services import auth, people, rsvps
 from calsync.web.deps import Actor, Ctx
 from calsync.web.schemas import (
     EventOut,
+    Instant,
     IssuedTokenOut,
     MyRsvpOut,
     PersonIn,
@@ -59,7 +59,7 @@ def my_rsvps(
     ctx: Ctx,
     actor: Actor,
     from_: Annotated[
-        dt.datetime | None, Query(alias="from", description="Only events not ended at this instant (with offset)")
+        Instant | None, Query(alias="from", description="Only events not ended at this instant (with offset)")
     ] = None,
 ) -> list[MyRsvpOut]:
     return [
