@@ -30,12 +30,23 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
 
 from calsync.config import Settings
+from calsync.core.connection import Provider
 from calsync.core.model import Role
+from calsync.providers.config import ProviderConfig
+from calsync.sandbox.app import Sandbox
+from calsync.sandbox.server import start_in_thread
 from calsync.services.demo import seed_demo
 from calsync.services.runtime import build_runtime
 from calsync.store.migrate import upgrade
 from calsync.web.app import create_app
-from tests.conftest import NO_POSTGRES, POSTGRES_ENV, PostgresServer
+from tests.conftest import (
+    GOOGLE_CLIENT,
+    MICROSOFT_CLIENT,
+    NO_POSTGRES,
+    POSTGRES_ENV,
+    PostgresServer,
+    redirect_uri,
+)
 
 
 @dataclass
@@ -67,7 +78,18 @@ def _target(database: str) -> Target:
         atexit.register(drop)
     settings_ = Settings(data_dir=data_dir, push_notifications=False, database_url=url)
     upgrade(settings_.effective_database_url)
-    runtime = build_runtime(settings_)
+    # the providers are the sandbox on a real HTTPS socket, so connecting a calendar is answered, not timed out
+    sandbox = start_in_thread(Sandbox(seed=1234), data_dir)
+    atexit.register(sandbox.stop)
+    sandbox.sandbox.context.auto_consent = True
+    sandbox.sandbox.google.register_client(
+        GOOGLE_CLIENT.client_id, GOOGLE_CLIENT.client_secret, [redirect_uri(Provider.GOOGLE)]
+    )
+    sandbox.sandbox.microsoft.register_client(
+        MICROSOFT_CLIENT.client_id, MICROSOFT_CLIENT.client_secret, [redirect_uri(Provider.MICROSOFT)]
+    )
+    providers = ProviderConfig.from_sandbox_map(sandbox.endpoints, GOOGLE_CLIENT, MICROSOFT_CLIENT)
+    runtime = build_runtime(settings_, providers=providers)
     seed = seed_demo(runtime.service)
     return Target(create_app(settings_, runtime=runtime), seed.login(Role.ADMIN).token, database)
 
