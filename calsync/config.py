@@ -179,6 +179,21 @@ class Settings(BaseSettings):
         """The proxies whose forwarding headers are believed (empty: none)."""
         return tuple(ipaddress.ip_network(part, strict=False) for part in _split(self.trusted_proxies))
 
+    # ---- request limits (issue 13): checked before any body is parsed, on every route ------------------------
+    max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest request body accepted, in bytes; larger ones get 413 before they are read in full. "
+        "A full 20,000-character event description is ~80 kB; a Graph notification batch far less than 1 MB.",
+    )
+    max_json_depth: int = Field(
+        default=32,
+        ge=2,
+        le=1000,
+        description="Deepest nesting of arrays and objects accepted in a body; deeper ones get 400 before parsing "
+        "(calsync's own bodies nest 3 deep, Graph's notifications 4).",
+    )
+
     @property
     def effective_database_url(self) -> str:
         """The database URL in force: the configured one, or the SQLite file in the data directory."""

@@ -7,7 +7,13 @@ they are recomputed whenever the wall-clock times or the zone change.
 
 The rules, decided once here and documented in docs/api.md:
 
-* A zone is an IANA name that :mod:`zoneinfo` (with the ``tzdata`` package) knows. Anything else is refused.
+* A zone is an IANA name in the ``tzdata`` package's list of zones (:func:`accepted_zones`), spelt exactly.
+  :mod:`zoneinfo` alone would also open pseudo-zones of the operating system's database (``localtime``,
+  ``posixrules``, ``Factory``, the ``posix/`` and ``right/`` trees), which Graph refuses on every write
+  (``TimeZoneNotSupportedException``): those are refused here, as are the few zones one of the providers cannot
+  take (:data:`REFUSED`). The refusal names the obvious valid zone when there is one (:func:`suggest`: the zone
+  inside ``posix/…``, the right case, ``_`` for a space, a one-letter typo). Every accepted zone reaches both
+  providers: ``tests/providers/test_every_zone.py`` writes an entry in each one to both sandboxes.
 * An event without its own zone takes its organizer's zone *at creation*; the caller is told which applied
   (:class:`~calsync.core.model.TimezoneSource`).
 * A wall-clock time that does not exist (it falls in a spring-forward gap, e.g. 02:30 on 2026-03-08 in
@@ -27,6 +33,9 @@ Pure: no clock, no I/O beyond :mod:`zoneinfo` reading the zone database.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
+import importlib.resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calsync.core.model import AllDaySpan, TimedSpan, TimezoneSource
@@ -37,23 +46,104 @@ MIN_YEAR = 1900
 MAX_YEAR = 2199
 
 
+EXAMPLES = "use a name such as 'Europe/Berlin', 'America/New_York' or 'UTC'"
+
+REFUSED: dict[str, str] = {
+    "Factory": "a placeholder of the zone database, not a time zone",
+    "CST6CDT": "an old POSIX-style name with no Windows equivalent for Outlook; use 'America/Chicago'",
+    "EST5EDT": "an old POSIX-style name with no Windows equivalent for Outlook; use 'America/New_York'",
+    "MST7MDT": "an old POSIX-style name with no Windows equivalent for Outlook; use 'America/Denver'",
+    "PST8PDT": "an old POSIX-style name with no Windows equivalent for Outlook; use 'America/Los_Angeles'",
+    "Antarctica/Troll": "a zone Outlook has no equivalent for (UTC+0 in winter, UTC+2 in summer); use 'UTC'",
+}
+"""Names in the tzdata list that are refused anyway, and why (the reason is the message)."""
+
+PSEUDO = ("localtime", "posixrules")
+"""Files of an operating system's zone directory that :mod:`zoneinfo` opens but that are not zones."""
+
+
+@functools.cache
+def accepted_zones() -> frozenset[str]:
+    """Every zone name calsync accepts: the tzdata package's list of zones, less :data:`REFUSED`.
+
+    tzdata's list, not :func:`zoneinfo.available_timezones`, which also walks the machine's zone directory
+    (``posix/``, ``right/``, ``localtime``): the accepted set is the same on every machine.
+    """
+    listed = importlib.resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(name for name in listed if name not in REFUSED)
+
+
+@functools.cache
+def _links() -> dict[str, str]:
+    """tzdata's links (an alias -> the zone it names), from the compact source ``tzdata.zi`` the package ships."""
+    source = importlib.resources.files("tzdata").joinpath("zoneinfo", "tzdata.zi").read_text(encoding="utf-8")
+    links: dict[str, str] = {}
+    for line in source.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "L":
+            links[parts[2]] = parts[1]
+    return links
+
+
+def canonical(name: str) -> str:
+    """The zone an alias names (``US/Eastern`` -> ``America/New_York``); a canonical name is returned as is."""
+    links = _links()
+    seen = {name}
+    while name in links and links[name] not in seen:
+        name = links[name]
+        seen.add(name)
+    return name
+
+
+@functools.cache
+def _by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in accepted_zones()}
+
+
+def suggest(name: str) -> str | None:
+    """The accepted zone ``name`` obviously meant, or None: surrounding spaces, the zone inside ``posix/`` or
+    ``right/``, another case, a space for ``_``, or one close spelling (a typo such as 'Europe/Berln')."""
+    accepted = accepted_zones()
+    cleaned = name.strip().strip("/")
+    for tree in ("posix/", "right/", "zoneinfo/"):
+        if cleaned.casefold().startswith(tree):
+            cleaned = cleaned[len(tree) :]
+    for candidate in (cleaned, cleaned.replace(" ", "_")):
+        if candidate in accepted:
+            return candidate
+        folded = _by_folded_name().get(candidate.casefold())
+        if folded is not None:
+            return folded
+    close = difflib.get_close_matches(cleaned, accepted, n=2, cutoff=0.9)
+    return close[0] if len(close) == 1 else None
+
+
 def zone(name: str, *, field: str = "timezone") -> ZoneInfo:
-    """The :class:`ZoneInfo` for an IANA name, or :class:`InvalidInput` that says how to fix it."""
-    cleaned = name.strip() if isinstance(name, str) else ""
-    if not cleaned or cleaned != name or cleaned.startswith(("/", ".")) or ".." in cleaned:
-        raise InvalidInput(_unknown_zone_message(name), field=field)
-    try:
-        return ZoneInfo(cleaned)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise InvalidInput(_unknown_zone_message(name), field=field) from exc
+    """The :class:`ZoneInfo` for an accepted IANA name, or :class:`InvalidInput` that says how to fix it."""
+    if isinstance(name, str) and name in accepted_zones():
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # pragma: no cover - tzdata is a dependency
+            raise InvalidInput(_unknown_zone_message(name), field=field) from exc
+    raise InvalidInput(_unknown_zone_message(name), field=field)
 
 
 def _unknown_zone_message(name: object) -> str:
-    return f"{name!r} is not a known IANA time zone; use a name such as 'Europe/Berlin', 'America/New_York' or 'UTC'"
+    if not isinstance(name, str):
+        return f"{name!r} is not a known IANA time zone; {EXAMPLES}"
+    shown = repr(name)
+    if name in REFUSED:
+        return f"{shown} is not accepted: it is {REFUSED[name]}"
+    if name.strip() in PSEUDO:
+        return f"{shown} is not a known IANA time zone (it is a file of the system's zone database); {EXAMPLES}"
+    found = suggest(name) if len(name) <= 200 else None
+    if found is not None:
+        return f"{shown} is not a known IANA time zone; did you mean '{found}'?"
+    return f"{shown} is not a known IANA time zone; {EXAMPLES}"
 
 
 def validate_zone(name: str, *, field: str = "timezone") -> str:
-    """Return ``name`` if it is a known IANA zone, else raise :class:`InvalidInput`."""
+    """Return ``name`` if it is an accepted IANA zone, else raise :class:`InvalidInput`."""
     zone(name, field=field)
     return name
 

@@ -77,7 +77,7 @@ def create_event(ctx: ServiceContext, actor: Principal, draft: EventDraft) -> Ev
     """
     title = validation.required_text(draft.title, field="title", max_length=validation.MAX_TITLE)
     description = validation.optional_text(
-        draft.description, field="description", max_length=validation.MAX_DESCRIPTION
+        draft.description, field="description", max_length=validation.MAX_DESCRIPTION, multiline=True
     )
     location = validation.optional_text(draft.location, field="location", max_length=validation.MAX_LOCATION)
     with unit_of_work(ctx.db) as uow:
@@ -146,7 +146,7 @@ def _patched(uow: UnitOfWork, event: Event, patch: EventPatch) -> Event:
         changes["title"] = validation.required_text(patch.title or "", field="title", max_length=validation.MAX_TITLE)
     if "description" in given:
         changes["description"] = validation.optional_text(
-            patch.description, field="description", max_length=validation.MAX_DESCRIPTION
+            patch.description, field="description", max_length=validation.MAX_DESCRIPTION, multiline=True
         )
     if "location" in given:
         changes["location"] = validation.optional_text(

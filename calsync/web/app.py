@@ -22,6 +22,7 @@ from calsync.services.health import installation_probe
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.db import Database
 from calsync.web import api_docs, errors, pages
+from calsync.web.limits import RequestLimits
 from calsync.web.routes import connections, events, health, oauth, organizations, password, people, session, webhooks
 from calsync.web.sessions import load_or_create_key
 
@@ -64,17 +65,22 @@ def create_app(
         lifetime=dt.timedelta(hours=settings.session_max_hours),
     )
     errors.install(app)
+    app.add_middleware(
+        RequestLimits, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
+    )
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (
-        organizations.router,
-        people.router,
-        events.router,
-        session.router,
-        password.router,
-        connections.router,
+    # what each group of operations can answer besides success (and the limits' 400/413/422): the OpenAPI
+    # document lists it, from the one mapping in web/errors.py
+    for router, statuses in (
+        (organizations.router, (401, 403)),
+        (people.router, (401, 403, 404, 409)),
+        (events.router, (401, 403, 404, 409)),
+        (session.router, (401, 403, 429)),
+        (password.router, ()),
+        (connections.router, (401, 403, 404, 409, 502, 503)),
     ):
-        api.include_router(router)
+        api.include_router(router, responses=errors.responses(*statuses))
     app.include_router(api)
     app.include_router(oauth.router)  # browser routes: /connect/{provider}, /oauth/{provider}/callback
     app.include_router(pages.router)  # the server-rendered pages (calsync.web.pages)

@@ -28,9 +28,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from calsync import errors
 from calsync.sync.tokens import ConnectionUnusable
+from calsync.web.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,39 @@ STATUS: list[tuple[type[errors.CalsyncError], int, str]] = [
 PROVIDER_LABELS = {"google": "Google Calendar", "microsoft": "Outlook"}
 DEFAULT_RETRY_AFTER = 30
 """Seconds a client is told to wait after a transient provider failure that named no Retry-After."""
+
+
+# ---- what the OpenAPI document says each operation can answer ----------------------------------------------
+
+WHY = {
+    400: "The body is not valid JSON in UTF-8, or nests deeper than the limit (`too_deep`); or a provider refused "
+    "the authorization",
+    401: "No credentials, or credentials that match nobody",
+    403: "Your role may not do this, or the organization's Events module is off (`feature_disabled`)",
+    404: "No such object in your organization",
+    409: "The request clashes with stored state (e.g. a cancelled event), or your calendar connection is in error",
+    413: "The body is larger than the limit (`too_large`)",
+    422: "A field is invalid: the message names it and says what to fix",
+    502: "The calendar provider refused the request",
+    503: "The calendar provider is busy or unreachable; `Retry-After` says when to try again",
+}
+EVERY_OPERATION = (400, 413, 422)
+"""The request limits (calsync.web.limits) and validation can answer any operation with these."""
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route or router: each status it can answer besides its success, with the one error
+    body. Built from this module's mapping (:data:`WHY`), so the document and the answers cannot drift apart."""
+    chosen = sorted(set(statuses) | set(EVERY_OPERATION))
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in chosen:
+        entry: dict[str, Any] = {"model": ErrorOut, "description": WHY[status]}
+        if status == 401:
+            entry["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}
+        if status == 503:
+            entry["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait"}}
+        documented[status] = entry
+    return documented
 
 
 def status_for(exc: errors.CalsyncError) -> tuple[int, str]:
@@ -122,7 +157,7 @@ def _validation_message(error: dict[str, Any]) -> tuple[str, str | None]:
         return f"the request body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})", None
     if kind == "missing" and field is None:
         return "the request needs a JSON body", None
-    message = str(error.get("msg", "invalid value"))
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     if kind == "missing":
         message = "is required"
     elif kind == "extra_forbidden":
@@ -143,11 +178,30 @@ def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("invalid_input", message, field), status_code=422)
 
 
-def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (Starlette's 405 names only the first route's methods):
+    each method is tried against the app's routes as a request, through the public ``matches``."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}.get(exc.status_code, "http_error")
     message = str(exc.detail) if exc.status_code != 404 else "no such endpoint; see /docs for the API"
-    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers or None)
 
 
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

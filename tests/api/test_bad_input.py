@@ -109,7 +109,7 @@ CASES: list[tuple[str, str, str, str, Any, int, str, str | None, str]] = [
         422,
         "invalid_input",
         "start",
-        "start: Input should be a valid datetime",
+        "start: must be a wall-clock time without a UTC offset (the zone is 'timezone'), e.g. 2026-05-01T09:30:00",
     ),
     (
         "time with an offset",
@@ -275,7 +275,7 @@ CASES: list[tuple[str, str, str, str, Any, int, str, str | None, str]] = [
         422,
         "invalid_input",
         "from",
-        "needs a UTC offset",
+        "must be an instant with a UTC offset",
     ),
     (
         "limit out of range",

@@ -30,16 +30,19 @@ IANA zone is sent as its CLDR Windows name (``tzlocal.windows_tz``, §5) when on
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tzlocal.windows_tz import tz_win
+from tzlocal.windows_tz import tz_win, win_tz
 
 from calsync.core.entry import EntryContent, conn_tag, transaction_id
 from calsync.core.model import RsvpStatus
 from calsync.core.plan import ListedEntry, Remote, RemoteState
+from calsync.core.timezones import canonical
 from calsync.errors import CalsyncError, ProviderAuthError, ProviderError, ProviderGone, ProviderPermanent
 from calsync.providers import batching
 from calsync.providers.base import PullPage, Written
@@ -73,15 +76,53 @@ DELTA_WINDOW_BACK = dt.timedelta(days=1)
 DELTA_WINDOW_AHEAD = dt.timedelta(days=400)
 
 
-def graph_zone(iana: str) -> str:
-    """The zone name Graph accepts for an IANA zone: its Windows name when CLDR has one."""
-    return tz_win.get(iana) or iana
+def _rules(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+@functools.cache
+def _windows_zones() -> tuple[tuple[str, ZoneInfo], ...]:
+    """Every Windows zone with the IANA zone CLDR gives it for the world (territory 001), by name."""
+    found = ((name, _rules(iana)) for name, iana in sorted(win_tz.items()))
+    return tuple((name, rules) for name, rules in found if rules is not None)
+
+
+def _agrees(rules: ZoneInfo, zone: ZoneInfo, walls: list[dt.datetime]) -> bool:
+    """Whether ``rules`` puts each wall-clock time at the same instant as ``zone`` does."""
+    return all(w.replace(tzinfo=rules).astimezone(dt.UTC) == w.replace(tzinfo=zone).astimezone(dt.UTC) for w in walls)
+
+
+def graph_zone(iana: str, *walls: str) -> str:
+    """The Windows zone name to send Graph for an IANA zone and the wall-clock times sent with it.
+
+    CLDR's Windows name (looked up by the name, or for an alias CLDR does not list, such as ``GMT`` or
+    ``Europe/Uzhgorod``, by the zone it names), when that Windows zone puts ``walls`` at the same instants as the
+    IANA zone. CLDR lags a few zones whose rules changed (``America/Scoresbysund`` moved from the Azores' offsets
+    to Nuuk's in 2024, yet maps to "Azores Standard Time": an hour off): then the first Windows zone that agrees
+    on the whole year, else on these times. ``tests/providers/test_every_zone.py`` writes every accepted zone.
+    """
+    cldr = tz_win.get(iana) or tz_win.get(canonical(iana))
+    zone = _rules(iana)
+    if not walls or zone is None:
+        return cldr or iana
+    times = [dt.datetime.fromisoformat(w) for w in walls]
+    cldr_rules = _rules(win_tz[cldr]) if cldr in win_tz else None
+    if cldr_rules is not None and _agrees(cldr_rules, zone, times):
+        return cldr or iana
+    year = [dt.datetime(times[0].year, month, day, 12) for month in range(1, 13) for day in (1, 15)]
+    agreeing = [name for name, rules in _windows_zones() if _agrees(rules, zone, times)]
+    whole_year = [name for name, rules in _windows_zones() if name in agreeing and _agrees(rules, zone, year)]
+    return (whole_year or agreeing or [cldr or iana])[0]
 
 
 def _when(value: str, content: EntryContent) -> dict[str, str]:
     if content.all_day:  # Graph all-day: midnight to midnight, end exclusive (§3.4)
-        return {"dateTime": f"{value}T00:00:00", "timeZone": graph_zone(content.timezone)}
-    return {"dateTime": value, "timeZone": graph_zone(content.timezone)}
+        start, end = f"{content.start}T00:00:00", f"{content.end}T00:00:00"
+        return {"dateTime": f"{value}T00:00:00", "timeZone": graph_zone(content.timezone, start, end)}
+    return {"dateTime": value, "timeZone": graph_zone(content.timezone, content.start, content.end)}
 
 
 def entry_body(content: EntryContent) -> dict[str, Any]:

@@ -11,6 +11,7 @@ seeds' feature-availability message when the Events module is off.
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE.parent / "templates"
 STATIC_DIR = HERE.parent / "static"
 
+log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 formatting.install(templates.env)
 
@@ -268,6 +270,16 @@ class PageRoute(APIRoute):
                     status_code=404,
                     title="Not found",
                     message="There is no such page. Check the address, or start from Events.",
+                )
+            except Exception:  # a page answers a page, even for a bug: never the API's JSON
+                log.exception("unhandled error on page %s", request.url.path)
+                response = render(
+                    request,
+                    "error.html",
+                    None,
+                    status_code=500,
+                    title="Something went wrong",
+                    message="This is a fault in calsync, not something you did; the server log has the details.",
                 )
             csrf.set_binding_cookie(request, response)
             return response

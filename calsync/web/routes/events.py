@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from calsync.services import events, rsvps
 from calsync.web.deps import Actor, Ctx
-from calsync.web.schemas import EventIn, EventOut, EventPatchIn, InviteIn, RsvpIn, RsvpOut
+from calsync.web.schemas import EventIn, EventOut, EventPatchIn, Instant, InviteIn, RsvpIn, RsvpOut
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -25,7 +24,7 @@ def list_events(
     ctx: Ctx,
     actor: Actor,
     from_: Annotated[
-        dt.datetime | None,
+        Instant | None,
         Query(alias="from", description="Events not ended at this instant (ISO 8601 with offset). Default: now."),
     ] = None,
     include_cancelled: bool = False,

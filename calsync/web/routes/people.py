@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,6 +12,7 @@ from calsync.web.client import client_address
 from calsync.web.deps import Actor, Ctx, Links, current_session
 from calsync.web.schemas import (
     EventOut,
+    Instant,
     IssuedTokenOut,
     MyRsvpOut,
     PersonIn,
@@ -80,7 +80,7 @@ def my_rsvps(
     ctx: Ctx,
     actor: Actor,
     from_: Annotated[
-        dt.datetime | None, Query(alias="from", description="Only events not ended at this instant (with offset)")
+        Instant | None, Query(alias="from", description="Only events not ended at this instant (with offset)")
     ] = None,
 ) -> list[MyRsvpOut]:
     return [

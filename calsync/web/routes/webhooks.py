@@ -1,5 +1,10 @@
 """Webhook receivers for Google watch channels and Graph subscriptions. They answer fast (Graph wants 2xx
-within 3 s, the validation echo within 10 s); the work happens in a worker (see calsync.services.notifications)."""
+within 3 s, the validation echo within 10 s); the work happens in a worker (see calsync.services.notifications).
+
+Size and nesting are limited before this code runs (:mod:`calsync.web.limits`: 413 and 400). Here a body that is
+not UTF-8 JSON is 400; any JSON value at all is then answered 202, the items calsync cannot use ignored
+(:func:`calsync.services.notifications.parse_graph`), so no body shape reaches a 5xx.
+"""
 
 from __future__ import annotations
 
@@ -11,30 +16,14 @@ from starlette.concurrency import run_in_threadpool
 
 from calsync.services import notifications
 from calsync.web.deps import Ctx
+from calsync.web.errors import error_body
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], include_in_schema=False)
-
-MAX_BODY = 1_000_000
-"""Graph batches notifications, but a megabyte is far beyond any real delivery: refuse larger bodies (413)."""
-
-
-async def _body(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return body
 
 
 @router.post("/google")
 async def google(request: Request, ctx: Ctx) -> Response:
     """Google sends headers only (provider-facts §1.5); unknown or forged channels are ignored, still 200."""
-    if await _body(request) is None:
-        return JSONResponse({"error": {"code": "too_large", "message": "notification body too large"}}, 413)
     await run_in_threadpool(
         notifications.google,
         ctx,
@@ -47,16 +36,18 @@ async def google(request: Request, ctx: Ctx) -> Response:
 
 @router.post("/microsoft")
 async def microsoft(request: Request, ctx: Ctx) -> Response:
-    """Graph: echo ``validationToken`` as text/plain (the subscription handshake), else accept with 202."""
+    """Graph: echo ``validationToken`` as text/plain (the subscription handshake), else accept with 202.
+
+    The echo is the caller's own text sent back, so it is ``text/plain`` with ``nosniff``: no browser may read it
+    as HTML or script.
+    """
     token = request.query_params.get("validationToken")
     if token is not None:
-        return PlainTextResponse(token, status_code=200)
-    body = await _body(request)
-    if body is None:
-        return JSONResponse({"error": {"code": "too_large", "message": "notification body too large"}}, 413)
+        return PlainTextResponse(token, status_code=200, headers={"X-Content-Type-Options": "nosniff"})
+    body = await request.body()
     try:
-        payload = json.loads(body or b"null")
-    except ValueError:
-        return JSONResponse({"error": {"code": "invalid_input", "message": "the body must be JSON"}}, 400)
+        payload = json.loads(body.decode("utf-8")) if body else None
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or (past the depth limit's scan) too deep
+        return JSONResponse(error_body("invalid_input", "the body must be JSON in UTF-8"), 400)
     await run_in_threadpool(notifications.microsoft, ctx, payload)
     return Response(status_code=202)
