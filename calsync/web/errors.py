@@ -63,11 +63,13 @@ WHY = {
     400: "The body is not valid JSON in UTF-8, or nests deeper than the limit (`too_deep`); or a provider refused "
     "the authorization",
     401: "No credentials, or credentials that match nobody",
-    403: "Your role may not do this, or the organization's Events module is off (`feature_disabled`)",
+    403: "Your role may not do this, the organization's Events module is off (`feature_disabled`) or the "
+    "organization is disabled; or a cookie-authenticated change came without the CSRF token",
     404: "No such object in your organization",
     409: "The request clashes with stored state (e.g. a cancelled event), or your calendar connection is in error",
     413: "The body is larger than the limit (`too_large`)",
     422: "A field is invalid: the message names it and says what to fix",
+    429: "Too many failed sign-in attempts from this address or for this email; `Retry-After` says when to try again",
     502: "The calendar provider refused the request",
     503: "The calendar provider is busy or unreachable; `Retry-After` says when to try again",
 }

@@ -7,6 +7,7 @@ rolled back, so the genuine notification beside it was lost (polling alone would
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
@@ -26,9 +27,16 @@ def _subscribed(world: World, email: str, subscription: str, secret: str) -> Con
         repo = ConnectionRepository(s)
         conn = repo.active_for_person(world.person(email).person_id)
         assert conn is not None
-        return repo.update(
-            conn.id, channel_id=subscription, channel_secret_hash=hashlib.sha256(secret.encode()).hexdigest()
+        repo.set_channel(
+            conn.id,
+            channel_id=subscription,
+            resource_id=None,
+            secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
+            expires_at=world.runtime.service.now() + dt.timedelta(days=2),
         )
+        updated = repo.get(conn.id)
+        assert updated is not None
+        return updated
 
 
 def _now(world: World, record: ConnectionRecord) -> ConnectionRecord:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from calsync.cli import app
@@ -30,7 +31,12 @@ runner = CliRunner()
 def test_control_characters_in_an_email_are_exit_2_and_one_line(
     db_url: str, tmp_path: Path, email: str, words: str
 ) -> None:
-    env = {"CALSYNC_DATA_DIR": str(tmp_path), "CALSYNC_DATABASE_URL": db_url, "CALSYNC_PUSH_NOTIFICATIONS": "false"}
+    env = {
+        "CALSYNC_DATA_DIR": str(tmp_path),
+        "CALSYNC_DATABASE_URL": db_url,
+        "CALSYNC_PUSH_NOTIFICATIONS": "false",
+        "CALSYNC_TOKEN_KEYS": "k1=" + Fernet.generate_key().decode(),  # the CLI refuses to invent a key file
+    }
     for command in (["diagnose", "--user", email], ["resync", "--user", email]):
         result = runner.invoke(app, command, env=env)
         assert result.exit_code == 2, (result.stdout, result.stderr)
