@@ -67,8 +67,8 @@ class RoundCalls:
         for attempt in range(MAX_ATTEMPTS):
             for _ in range(units):
                 if self.provider is Provider.GOOGLE:
-                    self.limits.project.acquire()
-                bucket.acquire()
+                    self.limits.project.acquire(sleep=self.limits.sleep)
+                bucket.acquire(sleep=self.limits.sleep)
             try:
                 with self.limits.concurrency(self.provider.value, self.account):
                     with self._lock:

@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import random
 import secrets
+import time
 from collections.abc import Callable
 
 from calsync.core.connection import ConnectionStatus
@@ -73,8 +74,11 @@ class Engine:
         settings: EngineSettings,
         adopt_answer: AnswerAdopterFor,
         jitter_seed: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.db = db
+        self.sleep = sleep
+        """How an in-round retry waits (the simulation passes its clock's, so simulated time passes instead)."""
         self.jitter_seed = jitter_seed or secrets.token_hex(8)
         """Backoff jitter is a function of (this seed, connection, attempt): it spreads connections apart as well
         as a random draw would, and a fixed seed makes a simulated run replay the same schedule."""
@@ -114,6 +118,8 @@ class Engine:
             token=token,
             tokens=self.tokens,
             limits=self.limits,
+            sleep=self.sleep,
+            rng=random.Random(f"{self.jitter_seed}:{conn.id}:{now.isoformat()}"),
         )
         try:
             self._round(conn, calls, report, now)
@@ -383,4 +389,5 @@ class Engine:
             calls=calls,
             report=report,
             adopt=lambda eid, status, expected: self.adopt_answer(conn, eid, status, expected),
+            parallelism=self.settings.round_parallelism,
         ).run_all(event_ids, remote, adopted)

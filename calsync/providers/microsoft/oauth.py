@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import msal
@@ -83,10 +84,18 @@ class MicrosoftOAuth:
 
     provider = Provider.MICROSOFT
 
-    def __init__(self, endpoints: MicrosoftEndpoints, client: ClientCredentials, tls: Tls) -> None:
+    def __init__(
+        self,
+        endpoints: MicrosoftEndpoints,
+        client: ClientCredentials,
+        tls: Tls,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
         self.endpoints = endpoints
         self.client = client
         self.tls = tls
+        self.clock = clock
+        """Expiries are stamped on the runtime's clock (the one the token manager compares them with)."""
         self._http_cache: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -136,8 +145,7 @@ class MicrosoftOAuth:
             raise ProviderPermanent("Microsoft's id_token named no account", provider="microsoft")
         return Grant(tokens=tokens, account_email=email.lower(), account_id=account_id, scopes=tokens.scopes)
 
-    @staticmethod
-    def _tokens(result: dict[str, Any], previous_refresh: str | None) -> TokenSet:
+    def _tokens(self, result: dict[str, Any], previous_refresh: str | None) -> TokenSet:
         access = result.get("access_token")
         if not isinstance(access, str) or not access:
             raise ProviderPermanent("Microsoft's token response had no access_token", provider="microsoft")
@@ -145,7 +153,7 @@ class MicrosoftOAuth:
         scope = result.get("scope", "")
         scopes = tuple(scope.split() if isinstance(scope, str) else scope)
         refresh = result.get("refresh_token") or previous_refresh
-        return TokenSet(access, refresh, _utcnow() + dt.timedelta(seconds=expires_in), scopes)
+        return TokenSet(access, refresh, self.clock() + dt.timedelta(seconds=expires_in), scopes)
 
     def refresh(self, tokens: TokenSet) -> TokenSet:
         """Refresh and keep the rotated refresh token Microsoft returns (§4: they replace themselves on use)."""
