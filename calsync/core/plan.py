@@ -186,6 +186,30 @@ def forgotten(s: Synced) -> Synced:
     )
 
 
+def taken_as_entry(s: Synced, provider_id: str, calendar_id: str, etag: str | None) -> Synced:
+    """The last-synced leg once calsync takes ``provider_id`` as this (connection, event)'s entry: a copy a full
+    listing, a move's listing of the old calendar or a lookup found.
+
+    What both sides agreed (``response``) was agreed about one entry. Another entry starts with no agreed answer:
+    an answer it shows is then judged by what calsync wrote on it (:attr:`Remote.written`), or the platform
+    decides, never against the baseline of an entry that is gone. Otherwise a copy written at an older platform
+    answer would look like a calendar change made after the newer one and overwrite it (issue 11: an Outlook RSVP
+    lost after a target move and expired delta links). The platform version seen stays: it is about the person's
+    RSVP, not about an entry.
+    """
+    same = provider_id == s.provider_id
+    return dataclasses.replace(
+        s,
+        provider_id=provider_id,
+        calendar_id=calendar_id,
+        etag=etag,
+        fingerprint=None,
+        response=s.response if same else None,
+        create_pending=False,
+        delete_pending=False,
+    )
+
+
 def recorded(s: Synced, action: RecordRemote) -> Synced:
     """The last-synced leg after :class:`RecordRemote`: the calendar showed the entry this round, so a pending
     delete did not land and the platform's latest change happened while it was there."""

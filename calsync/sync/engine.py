@@ -28,7 +28,15 @@ from collections.abc import Callable
 from calsync.core.connection import ConnectionStatus
 from calsync.core.entry import ATTENDING, parse_entry_key
 from calsync.core.model import EventStatus, RsvpStatus
-from calsync.core.plan import ListedEntry, Remote, RemoteState, Synced, forgotten, plan_reconcile
+from calsync.core.plan import (
+    ListedEntry,
+    Remote,
+    RemoteState,
+    Synced,
+    forgotten,
+    plan_reconcile,
+    taken_as_entry,
+)
 from calsync.errors import (
     CalsyncError,
     ProviderAuthError,
@@ -277,14 +285,7 @@ class Engine:
         listed = {item.provider_id: item for item in listing}
         for event_id, provider_id in matched.adopted.items():
             base = in_target.get(event_id) or elsewhere.get(event_id) or Synced()
-            adopted[event_id] = dataclasses.replace(
-                base,
-                provider_id=provider_id,
-                calendar_id=calendar,
-                etag=listed[provider_id].etag,
-                fingerprint=None,
-                create_pending=False,
-            )
+            adopted[event_id] = taken_as_entry(base, provider_id, calendar, listed[provider_id].etag)
             report.adopted_entries += 1
         return remote, adopted, attending
 
@@ -355,9 +356,7 @@ class Engine:
                 if keep is not None and keep.provider_id != old.provider_id:
                     # A create whose answer was lost made this copy (or the mapped one is gone and a copy stayed):
                     # take it as the entry, so it moves like one.
-                    adopted[event_id] = dataclasses.replace(
-                        old, provider_id=keep.provider_id, etag=keep.etag, fingerprint=None, create_pending=False
-                    )
+                    adopted[event_id] = taken_as_entry(old, keep.provider_id, old_calendar, keep.etag)
                 if keep is not None:
                     remote[event_id] = Remote.of(keep)
                 elif old.provider_id is not None:
