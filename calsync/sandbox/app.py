@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from calsync.sandbox import ids
 from calsync.sandbox.base import ProviderSandbox, SandboxContext
 from calsync.sandbox.clock import Clock
 from calsync.sandbox.delivery import Notifier
@@ -47,6 +48,8 @@ class Sandbox:
         from calsync.sandbox.google import GoogleSandbox
         from calsync.sandbox.microsoft import MicrosoftSandbox
 
+        if seed is not None:
+            ids.seed(seed)  # ids, codes and tokens replay with the seed (calsync.sandbox.ids)
         self.clock = clock or Clock()
         self.faults = Faults(seed)
         self.notifier = Notifier(self.faults, notification_transport)

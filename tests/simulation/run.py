@@ -157,9 +157,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--far-future", action="store_true", help="events three years ahead (beyond Graph's window)")
     parser.add_argument("--postgres", action="store_true", help=f"run on PostgreSQL (the server in {POSTGRES_ENV})")
     parser.add_argument("--quiet", action="store_true", help="with --seed: violations only, no trace")
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="with --seed: run up to N times, stop at the first failing run"
-    )
     parser.add_argument("--trace-dir", help="write each failing seed's trace to DIR/seed-N.txt")
     args = parser.parse_args(argv)
     mode = Mode(long=args.long, far_future=args.far_future, postgres=args.postgres)
@@ -167,14 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         _init(mode)
         assert _harness is not None
         try:
-            for attempt in range(1, max(1, args.repeat) + 1):
-                result = _one(args.seed)
-                if not result.ok:
-                    break
+            result = _one(args.seed)  # exact: the same trace every time (docs/simulation.md, "Replaying")
         finally:
             _harness.close()
-        if args.repeat > 1:
-            print(f"run {attempt} of up to {args.repeat}")
         if not args.quiet:
             print("\n".join(result.trace))
         print(f"seed {args.seed}: {len(result.violations)} violations in {result.elapsed:.2f} s; {dict(result.stats)}")

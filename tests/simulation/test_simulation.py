@@ -1,7 +1,8 @@
 """The seeded fault simulation in CI (issue 7), and proof that its checker can fail.
 
-``CALSYNC_SIM_SEEDS`` sets the batch size (default 2,000: about 8.5 minutes on this 2-core machine, see
-docs/simulation.md); ``CALSYNC_SIM_JOBS`` the processes (default: one per core).
+``CALSYNC_SIM_SEEDS`` sets the batch size (default 2,000; bench/REPORT.md, "Simulation", has its time);
+``CALSYNC_SIM_JOBS`` the processes (default: one per core). With ``CALSYNC_TEST_POSTGRES_URL`` set, a batch of
+``CALSYNC_SIM_PG_SEEDS`` (default 100) runs on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import pytest
 
 from calsync.core.model import RsvpStatus
 from calsync.services import rsvps
-from tests.simulation.harness import Harness
+from tests.simulation.harness import POSTGRES_ENV, Harness
 from tests.simulation.run import BatchResult, Mode, run_batch
 from tests.simulation.scenario import CI_SIZE, Scenario, SeedResult, run_seed
 
 CI_SEEDS = int(os.environ.get("CALSYNC_SIM_SEEDS", "2000"))
 CI_JOBS = int(os.environ.get("CALSYNC_SIM_JOBS", str(os.cpu_count() or 2)))
+PG_SEEDS = int(os.environ.get("CALSYNC_SIM_PG_SEEDS", "100"))
 CHECKER_SEED = 7
 """A seed whose setup connects people with entries in their calendars (asserted below)."""
 
@@ -29,6 +31,18 @@ def test_every_seed_of_the_ci_batch_converges_and_keeps_the_invariants() -> None
     batch = run_batch(range(CI_SEEDS), jobs=CI_JOBS)
     print(batch.summary())
     assert batch.seeds == CI_SEEDS
+    assert not batch.failures, batch.summary()
+
+
+@pytest.mark.postgres
+def test_the_seeds_converge_and_keep_the_invariants_on_postgresql() -> None:
+    """The same simulation on PostgreSQL (its row locks, READ COMMITTED, per-entry transactions): a smaller batch
+    from a range the SQLite batch does not run."""
+    if not os.environ.get(POSTGRES_ENV):
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    batch = run_batch(range(100_000, 100_000 + PG_SEEDS), jobs=CI_JOBS, mode=Mode(postgres=True))
+    print(batch.summary())
+    assert batch.seeds == PG_SEEDS
     assert not batch.failures, batch.summary()
 
 
