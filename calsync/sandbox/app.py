@@ -26,7 +26,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from calsync.sandbox import ids
 from calsync.sandbox.base import ProviderSandbox, SandboxContext
 from calsync.sandbox.clock import Clock
 from calsync.sandbox.delivery import Notifier
@@ -48,8 +47,6 @@ class Sandbox:
         from calsync.sandbox.google import GoogleSandbox
         from calsync.sandbox.microsoft import MicrosoftSandbox
 
-        if seed is not None:
-            ids.seed(seed)  # ids, codes and tokens replay with the seed (calsync.sandbox.ids)
         self.clock = clock or Clock()
         self.faults = Faults(seed)
         self.notifier = Notifier(self.faults, notification_transport)

@@ -1,9 +1,10 @@
 """Where the sandbox's random ids and secrets come from: the system's randomness, or a seeded generator.
 
-A sandbox made with ``Sandbox(seed=...)`` seeds this source, so event, calendar, account and subscription ids,
-authorization codes and tokens are the same in every run of that seed (the simulation replays exactly, and calsync
-orders copies of an entry by their ids). Without a seed they are as unpredictable as :mod:`secrets` makes them.
-One source per process: a process runs one seeded sandbox at a time.
+The simulation seeds this source before it builds each seed's sandbox (:func:`seed`), so event, calendar, account
+and subscription ids, authorization codes and tokens are the same in every run of that seed (it replays exactly,
+and calsync orders copies of an entry by their ids), and puts the system's randomness back when it is done.
+Otherwise they are as unpredictable as :mod:`secrets` makes them. One source per process: only a process that
+runs one sandbox at a time (the simulation's) may seed it.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from calsync.core.connection import Provider
 from calsync.providers.config import ClientCredentials, ProviderConfig
 from calsync.providers.http import Tls
+from calsync.sandbox import ids
 from calsync.sandbox.app import Sandbox
 from calsync.sandbox.clock import Clock
 from calsync.store.db import Database
@@ -142,6 +143,7 @@ class Harness:
         return db
 
     def _fresh_sandbox(self, seed: int) -> Sandbox:
+        ids.seed(seed)  # the sandbox's ids, codes and tokens replay with the seed
         sandbox = Sandbox(auto_consent=True, seed=seed, notification_transport=self.inbox, clock=Clock(start=EPOCH))
         sandbox.notifier.bind_loop(self.loop.loop)
         return sandbox
@@ -183,6 +185,7 @@ class Harness:
 
     def close(self) -> None:
         self.browser.close()
+        ids.seed(None)  # other sandboxes in this process (a test session's) get unpredictable ids again
         if self._pg_admin is not None and self.postgres_url is not None:
             with self._pg_admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(self.postgres_url).database}" WITH (FORCE)'))
