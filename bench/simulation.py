@@ -72,7 +72,8 @@ def main() -> None:
         figures += got
         failures += failed
         print("\n".join(f"{f['name']}: {f['value']} {f['unit']}" for f in got), flush=True)
-    conditions = "in-process sandbox, one simulated clock; " + (
+    command = "python -m bench.simulation " + " ".join(f"--batch {b}" for b in args.batch) + f" --jobs {args.jobs}"
+    conditions = f"`{command}`; in-process sandbox, one simulated clock; " + (
         "failures: " + "; ".join(failures[:10]) if failures else "no failing seed"
     )
     path = write_result(args.name, {"revision": git_revision(), "conditions": conditions, "figures": figures})
