@@ -128,3 +128,12 @@ def test_every_seed_replays_byte_for_byte() -> None:
     assert all(" round c" in trace for trace in first)  # the rounds themselves are compared, not just the ops
     for a, b in zip(first, second, strict=True):
         assert a == b
+
+
+def test_an_answer_on_a_cancelled_events_leftover_entry_is_not_expected_to_count(harness: Harness) -> None:
+    """``--long`` seed 40027: a person disconnects keeping their entries, an event is cancelled, they reconnect and
+    answer on the entry the cancellation left behind. The RSVPs of a cancelled event can no longer change, so the
+    checker must not expect that answer in the platform (it reported an RSVP lost)."""
+    result = run_seed(harness, 40027, long=True)
+    assert any("(cancelled) ->" in line for line in result.trace)
+    assert result.ok, result.violations
