@@ -294,9 +294,11 @@ def plan(
             # No answer was ever agreed for this entry (adopted copy, lost create): there is no baseline to call
             # this a change against, so the platform decides and the push leg rewrites or removes it.
             actions.append(RecordRemote(remote.etag, None))
-        elif platform_changed:
-            # Both sides changed since the last sync: the platform wins. The calendar no longer shows what we
-            # recorded, so forget the fingerprint and the push leg rewrites it.
+        elif platform_changed or s.changed_unseen:
+            # Both sides changed since calsync last saw the entry: the platform wins. (A platform change recorded
+            # without looking, ``changed_unseen``, is not a baseline an answer can be newer than: the answer may
+            # predate it; issue 11, --long seed 40031.) The calendar no longer shows what we recorded, so forget
+            # the fingerprint and the push leg rewrites it.
             actions.append(RecordRemote(remote.etag, s.response))
             fingerprint = None
         else:

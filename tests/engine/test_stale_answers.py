@@ -55,3 +55,39 @@ def test_a_copy_written_at_an_older_platform_answer_does_not_overwrite_the_newer
     world.sync()
     assert world.my_rsvp(email, ev)[0] is T  # the copy's Accepted predates the platform's Tentative
     assert [e["showAs"] for e in world.entries(email)] == ["tentative"]
+
+
+def _pull_now(world: World, email: str) -> None:
+    with world.runtime.db.session() as s:
+        record = ConnectionRepository(s).active_for_person(world.person(email).person_id)
+        assert record is not None
+        ConnectionRepository(s).mark_due(record.id, world.ctx.now(), pull=True)
+
+
+@pytest.mark.parametrize("world", [pytest.param(Provider.MICROSOFT, id="microsoft")], indirect=True)
+def test_a_platform_answer_recorded_without_looking_is_not_a_baseline_for_an_older_calendar_answer(
+    world: World,
+) -> None:
+    """``--long`` seed 40031: the calendar says Accepted; then the person answers Tentative in the platform, the
+    answer the entry already renders, so the round writes nothing and does not look (``changed_unseen``); then the
+    delta links expire and a full listing reads the older Accepted. calsync last *saw* the entry before the platform
+    changed, so both changed since: the platform wins."""
+    email = "ann@example.com"
+    world.connect(email)
+    ev = world.event()
+    world.rsvp(email, ev, A)
+    world.sync()
+    [entry] = world.entries(email)
+    world.answer_in_calendar(email, entry, T)
+    _pull_now(world, email)
+    world.sync()
+    assert world.my_rsvp(email, ev) == (T, "microsoft")  # the calendar's answer, adopted
+    world.answer_in_calendar(email, world.entries(email)[0], A)  # not seen by calsync yet
+    world.rsvp(email, ev, T)  # newer, in the platform: the same answer the entry renders, no write needed
+    world.sync()
+    assert world.my_rsvp(email, ev) == (T, "platform")
+    world.emulator.expire_delta_tokens()
+    _pull_now(world, email)
+    world.sync()
+    assert world.my_rsvp(email, ev)[0] is T
+    assert [e["showAs"] for e in world.entries(email)] == ["tentative"]
