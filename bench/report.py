@@ -17,7 +17,7 @@ from bench.common import RESULTS
 
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
 ORDER = ["rsvp_latency", "push_throughput", "pull_latency", "api_calls", "workers_scaling", "scale_memory",
-         "sandbox_throughput"]
+         "sandbox_throughput", "simulation"]
 TITLES = {
     "rsvp_latency": "RSVP -> entry visible in the calendar",
     "push_throughput": "Push throughput vs. a straightforward client loop (Google, Microsoft); one user's backfill",
@@ -26,6 +26,7 @@ TITLES = {
     "workers_scaling": "1 vs 2 worker processes on PostgreSQL",
     "scale_memory": "100,000 connections: scheduler cost and memory",
     "sandbox_throughput": "The sandbox's own speed (issue 3)",
+    "simulation": "Simulation: the seeded fault simulation's speed and verdict (issue 11)",
 }
 
 

@@ -186,6 +186,30 @@ def forgotten(s: Synced) -> Synced:
     )
 
 
+def taken_as_entry(s: Synced, provider_id: str, calendar_id: str, etag: str | None) -> Synced:
+    """The last-synced leg once calsync takes ``provider_id`` as this (connection, event)'s entry: a copy a full
+    listing, a move's listing of the old calendar or a lookup found.
+
+    What both sides agreed (``response``) was agreed about one entry. Another entry starts with no agreed answer:
+    an answer it shows is then judged by what calsync wrote on it (:attr:`Remote.written`), or the platform
+    decides, never against the baseline of an entry that is gone. Otherwise a copy written at an older platform
+    answer would look like a calendar change made after the newer one and overwrite it (issue 11: an Outlook RSVP
+    lost after a target move and expired delta links). The platform version seen stays: it is about the person's
+    RSVP, not about an entry.
+    """
+    same = provider_id == s.provider_id
+    return dataclasses.replace(
+        s,
+        provider_id=provider_id,
+        calendar_id=calendar_id,
+        etag=etag,
+        fingerprint=None,
+        response=s.response if same else None,
+        create_pending=False,
+        delete_pending=False,
+    )
+
+
 def recorded(s: Synced, action: RecordRemote) -> Synced:
     """The last-synced leg after :class:`RecordRemote`: the calendar showed the entry this round, so a pending
     delete did not land and the platform's latest change happened while it was there."""
@@ -270,9 +294,11 @@ def plan(
             # No answer was ever agreed for this entry (adopted copy, lost create): there is no baseline to call
             # this a change against, so the platform decides and the push leg rewrites or removes it.
             actions.append(RecordRemote(remote.etag, None))
-        elif platform_changed:
-            # Both sides changed since the last sync: the platform wins. The calendar no longer shows what we
-            # recorded, so forget the fingerprint and the push leg rewrites it.
+        elif platform_changed or s.changed_unseen:
+            # Both sides changed since calsync last saw the entry: the platform wins. (A platform change recorded
+            # without looking, ``changed_unseen``, is not a baseline an answer can be newer than: the answer may
+            # predate it; issue 11, --long seed 40031.) The calendar no longer shows what we recorded, so forget
+            # the fingerprint and the push leg rewrites it.
             actions.append(RecordRemote(remote.etag, s.response))
             fingerprint = None
         else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 import httpx
 
 from calsync.core.connection import Provider
@@ -19,17 +22,28 @@ from calsync.providers.microsoft.rest import GraphRest
 from calsync.providers.microsoft.subscriptions import GraphSubscriptions
 
 
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class Providers:
     """One per process: the OAuth clients (MSAL's discovery cached inside) and the REST adapters."""
 
-    def __init__(self, config: ProviderConfig, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        config: ProviderConfig,
+        http: httpx.Client | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self.config = config
         self.http = http or config.tls.httpx_client()
+        self.clock = clock or _utcnow
+        """Token and subscription expiries are stamped on this clock (the runtime's)."""
         self.google_rest = GoogleRest(self.http, config.google)
         self.graph_rest = GraphRest(self.http, config.microsoft)
         self._oauth: dict[Provider, OAuthPort] = {
-            Provider.GOOGLE: GoogleOAuth(config.google, config.google_client, config.tls),
-            Provider.MICROSOFT: MicrosoftOAuth(config.microsoft, config.microsoft_client, config.tls),
+            Provider.GOOGLE: GoogleOAuth(config.google, config.google_client, config.tls, self.clock),
+            Provider.MICROSOFT: MicrosoftOAuth(config.microsoft, config.microsoft_client, config.tls, self.clock),
         }
 
     def oauth(self, provider: Provider) -> OAuthPort:
@@ -51,7 +65,7 @@ class Providers:
     def push(self, provider: Provider) -> PushPort:
         if provider is Provider.GOOGLE:
             return GoogleChannels(self.google_rest)
-        return GraphSubscriptions(self.graph_rest)
+        return GraphSubscriptions(self.graph_rest, self.clock)
 
     def close(self) -> None:
         self.http.close()

@@ -51,11 +51,12 @@ class Sandbox:
         allow_http_loopback_notifications: bool = True,
         seed: int | None = None,
         notification_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
     ) -> None:
         from calsync.sandbox.google import GoogleSandbox
         from calsync.sandbox.microsoft import MicrosoftSandbox
 
-        self.clock = Clock()
+        self.clock = clock or Clock()
         self.faults = Faults(seed)
         self.notifier = Notifier(self.faults, notification_transport)
         self.context = SandboxContext(

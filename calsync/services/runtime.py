@@ -91,12 +91,12 @@ def build_runtime(
     http: httpx.Client | None = None,
 ) -> Runtime:
     """``http`` replaces the pooled HTTP client the adapters share (tests substitute at the transport)."""
-    db = database or Database(settings.effective_database_url, echo=settings.sql_echo)
+    db = database or Database(settings.effective_database_url, echo=settings.sql_echo, clock=clock)
     cost = PasswordCost(settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism)
     service = ServiceContext(db=db, clock=clock, passwords=Passwords(cost))
     env_keys = settings.token_keys.get_secret_value() if settings.token_keys else None
     cipher = TokenCipher.for_data_dir(settings.ensure_data_dir(), env_keys=env_keys)
-    registry = Providers(providers or provider_config(settings), http=http)
+    registry = Providers(providers or provider_config(settings), http=http, clock=service.now)
     tokens = TokenManager(db, cipher, registry, service.now)
     calendar = CalendarContext(service, cipher, registry, tokens, settings.effective_base_url)
     limits = Limits()

@@ -9,8 +9,9 @@ be upgraded. PostgreSQL uses its defaults (READ COMMITTED); writers lock the row
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,10 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class Database:
     """One database: an engine, session factories for writing and for reading, and the change hooks.
 
@@ -82,8 +87,11 @@ class Database:
     :mod:`calsync.store.outbox`). Tests append a recorder; the sync issue fills in :func:`mark_changed`.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.url = url
+        self.clock = clock or _system_clock
+        """The clock the change hooks read (``session.info["clock"]``): the one the services run on, so work is
+        marked due at the same time the workers compare it with (a simulated clock in the simulation)."""
         self.engine = make_engine(url, echo=echo)
         self.dialect = self.engine.dialect.name
         reader = self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
@@ -103,9 +111,11 @@ class Database:
         lock = self._write_lock if write else None
         if lock is None:
             with factory() as session, session.begin():
+                session.info["clock"] = self.clock
                 yield session
             return
         with lock, factory() as session, session.begin():
+            session.info["clock"] = self.clock
             yield session
 
     def dispose(self) -> None:

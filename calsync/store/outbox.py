@@ -37,7 +37,8 @@ def mark_changed(session: Session, changes: Sequence[Change]) -> None:
     from calsync.store.connections import ConnectionRepository
     from calsync.store.entries import EntryRepository
 
-    now = dt.datetime.now(dt.UTC)
+    clock = session.info.get("clock")
+    now = clock() if clock is not None else dt.datetime.now(dt.UTC)
     targets: dict[int, set[int]] = {}  # connection id -> event ids
     for change in changes:
         if isinstance(change, RsvpChanged):

@@ -71,8 +71,8 @@ class RoundCalls:
             project_wait = user_wait = 0.0
             for _ in range(units):
                 if self.provider is Provider.GOOGLE:
-                    project_wait += self.limits.project.acquire()
-                user_wait += bucket.acquire()
+                    project_wait += self.limits.project.acquire(sleep=self.limits.sleep)
+                user_wait += bucket.acquire(sleep=self.limits.sleep)
             if self.provider is Provider.GOOGLE:
                 metrics.QUOTA_WAIT.labels(provider, "project").observe(project_wait)
             metrics.QUOTA_WAIT.labels(provider, "user").observe(user_wait)

@@ -23,11 +23,20 @@ import datetime as dt
 import logging
 import random
 import secrets
+import time
 from collections.abc import Callable
 
 from calsync.core.entry import ATTENDING, parse_entry_key
 from calsync.core.model import EventStatus, RsvpStatus
-from calsync.core.plan import ListedEntry, Remote, RemoteState, Synced, forgotten, plan_reconcile
+from calsync.core.plan import (
+    ListedEntry,
+    Remote,
+    RemoteState,
+    Synced,
+    forgotten,
+    plan_reconcile,
+    taken_as_entry,
+)
 from calsync.core.validation import shorten
 from calsync.errors import (
     CalsyncError,
@@ -74,8 +83,11 @@ class Engine:
         settings: EngineSettings,
         adopt_answer: AnswerAdopterFor,
         jitter_seed: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.db = db
+        self.sleep = sleep
+        """How an in-round retry waits (the simulation passes its clock's, so simulated time passes instead)."""
         self.jitter_seed = jitter_seed or secrets.token_hex(8)
         """Backoff jitter is a function of (this seed, connection, attempt): it spreads connections apart as well
         as a random draw would, and a fixed seed makes a simulated run replay the same schedule."""
@@ -116,6 +128,8 @@ class Engine:
             token=token,
             tokens=self.tokens,
             limits=self.limits,
+            sleep=self.sleep,
+            rng=random.Random(f"{self.jitter_seed}:{conn.id}:{now.isoformat()}"),
         )
         try:
             self._round(conn, calls, report, now)
@@ -260,14 +274,7 @@ class Engine:
         listed = {item.provider_id: item for item in listing}
         for event_id, provider_id in matched.adopted.items():
             base = in_target.get(event_id) or elsewhere.get(event_id) or Synced()
-            adopted[event_id] = dataclasses.replace(
-                base,
-                provider_id=provider_id,
-                calendar_id=calendar,
-                etag=listed[provider_id].etag,
-                fingerprint=None,
-                create_pending=False,
-            )
+            adopted[event_id] = taken_as_entry(base, provider_id, calendar, listed[provider_id].etag)
             report.adopted_entries += 1
         return remote, adopted, attending
 
@@ -338,9 +345,7 @@ class Engine:
                 if keep is not None and keep.provider_id != old.provider_id:
                     # A create whose answer was lost made this copy (or the mapped one is gone and a copy stayed):
                     # take it as the entry, so it moves like one.
-                    adopted[event_id] = dataclasses.replace(
-                        old, provider_id=keep.provider_id, etag=keep.etag, fingerprint=None, create_pending=False
-                    )
+                    adopted[event_id] = taken_as_entry(old, keep.provider_id, old_calendar, keep.etag)
                 if keep is not None:
                     remote[event_id] = Remote.of(keep)
                 elif old.provider_id is not None:
@@ -372,4 +377,5 @@ class Engine:
             calls=calls,
             report=report,
             adopt=lambda eid, status, expected: self.adopt_answer(conn, eid, status, expected),
+            parallelism=self.settings.round_parallelism,
         ).run_all(event_ids, remote, adopted)

@@ -128,8 +128,10 @@ class RoundEntries:
         calls: RoundCalls,
         report: RoundReport,
         adopt: AnswerAdopter,
+        parallelism: int = ROUND_PARALLELISM,
     ) -> None:
         self.db = db
+        self.parallelism = max(1, parallelism)
         self.clock = clock
         self.installation_id = installation_id
         self.base_url = base_url
@@ -289,11 +291,11 @@ class RoundEntries:
         return max(0, int((now - job.dirty_since).total_seconds() * 1000))
 
     def _run_parallel(self, jobs: list[EntryJob]) -> None:
-        if len(jobs) <= 1:
+        if len(jobs) <= 1 or self.parallelism == 1:
             for job in jobs:
                 self.run(job)
             return
-        with ThreadPoolExecutor(min(ROUND_PARALLELISM, len(jobs)), thread_name_prefix="calsync-entry") as pool:
+        with ThreadPoolExecutor(min(self.parallelism, len(jobs)), thread_name_prefix="calsync-entry") as pool:
             futures = [pool.submit(self.run, job) for job in jobs]
             first_error: BaseException | None = None
             for future in futures:

@@ -38,6 +38,7 @@ from calsync.core.plan import (
     Update,
     forgotten,
     recorded,
+    taken_as_entry,
 )
 from calsync.errors import CalsyncError, ProviderConflict, ProviderGone, ProviderTransient
 from calsync.providers.base import EntriesPort, Written
@@ -268,16 +269,7 @@ class EntryRun:
                 return made, Remote(RemoteState.ABSENT, gone)
             return forgotten(dataclasses.replace(s, create_pending=False)), Remote()
         keep = found[0]
-        adopted = dataclasses.replace(
-            s,
-            provider_id=keep.provider_id,
-            calendar_id=calendar,
-            etag=keep.etag,
-            fingerprint=None,
-            create_pending=False,
-            delete_pending=False,
-        )
-        return adopted, Remote.of(keep)
+        return taken_as_entry(s, keep.provider_id, calendar, keep.etag), Remote.of(keep)
 
     def _reread(self, s: Synced) -> tuple[Synced, Remote]:
         """A conditional update was refused (412): read the entry as it is now and let the planner decide."""

@@ -91,7 +91,10 @@ class Limits:
         graph_concurrency: int = 4,
         headroom: float = 0.97,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self.sleep = sleep
+        """How a caller waits for a token: with a simulated ``clock``, a sleep that moves that clock."""
         self.google_user_per_minute = google_user_per_minute * headroom
         self.google_project_per_minute = google_project_per_minute * headroom
         self.graph_mailbox_per_10min = graph_mailbox_per_10min * headroom

@@ -17,6 +17,9 @@ class EngineSettings:
     webhook_base_url: str = ""
     renew_margin: float = 0.25
     """Renew a push channel when less than this fraction of its lifetime is left."""
+    round_parallelism: int = 4
+    """Entries of one round written at once (``entry_jobs.ROUND_PARALLELISM``); 1 runs them one after another in
+    a fixed order, which the simulation uses so that no thread timing decides which entries a failing round did."""
 
 
 @dataclasses.dataclass

@@ -2,19 +2,24 @@
 
 Built once per process and reused by every seed (a seed resets the sandbox and copies the template):
 
-- each seed gets a new sandbox (a provider world with its own clock, which a seed moves forward); one HTTPS
-  server on a loopback socket forwards to the current one.
-- the sandbox is served over HTTPS on a loopback socket only for what must use one: the OAuth libraries
-  (google-auth, MSAL) speak ``requests`` over a real socket (docs/sandbox.md). Every REST call goes in-process
-  through :class:`~tests.simulation.transport.SimTransport`.
+- each seed gets a new sandbox (a provider world with its own simulated clock, which only the seed moves).
+- nothing goes over a socket: every REST call goes in-process through
+  :class:`~tests.simulation.transport.SimTransport` (with the seed's faults); the OAuth libraries (google-auth,
+  requests-oauthlib, MSAL speak ``requests``) and the person's browser reach the same ASGI app through
+  :class:`~tests.simulation.transport.RequestsAdapter` and :class:`~tests.simulation.transport.InProcess`, set on
+  :class:`calsync.providers.http.Tls` (the transport seam). There is no server, so no keep-alive connection a
+  server could close under a reused request.
 - push notifications the sandbox sends land in :class:`NotificationInbox` (its notification transport) instead of
   an HTTP server; the seed decides which are delivered, dropped, duplicated or held back and delivered later.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import secrets
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -22,17 +27,27 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from calsync.core.connection import Provider
 from calsync.providers.config import ClientCredentials, ProviderConfig
+from calsync.providers.http import Tls
+from calsync.sandbox import ids
 from calsync.sandbox.app import Sandbox
-from calsync.sandbox.server import RunningSandbox, start_in_thread
+from calsync.sandbox.clock import Clock
+from calsync.store.db import Database
 from calsync.store.migrate import upgrade
-from tests.simulation.transport import EventLoopThread, SimTransport
+from calsync.store.models import Base
+from tests.simulation.transport import EventLoopThread, InProcess, RequestsAdapter, SimTransport
 
 GOOGLE_CLIENT = ClientCredentials("calsync-sim.apps.googleusercontent.com", "google-sim-secret")
 MICROSOFT_CLIENT = ClientCredentials("0b1c5a8e-4f7d-4c1e-9a57-5e1d0c0f5a11", "microsoft-sim-secret")
 BASE_URL = "http://127.0.0.1:8000"
+SANDBOX_URL = "https://sandbox.sim.invalid"
+"""Where the adapters believe the sandbox is; no name is resolved, every request is handed over in-process."""
+EPOCH = 1_780_000_000.0
+"""The simulated time every seed starts at (2026-05-28T20:26:40Z): a constant, so a replay next year is the same."""
 WEBHOOK_BASE_URL = "https://calsync.sim.invalid"
 
 
@@ -70,20 +85,18 @@ class NotificationInbox(httpx.AsyncBaseTransport):
         return out
 
 
-class _Asgi:
-    """An ASGI 3 app object around a coroutine function (uvicorn tells ASGI 3 apps by their ``__call__``)."""
-
-    def __init__(self, fn: Any) -> None:
-        self.fn = fn
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.fn(scope, receive, send)
+POSTGRES_ENV = "CALSYNC_TEST_POSTGRES_URL"
 
 
 class Harness:
-    """Everything a process builds once for all its seeds."""
+    """Everything a process builds once for all its seeds.
 
-    def __init__(self, root: Path | None = None) -> None:
+    On SQLite a seed copies a migrated template file; with ``postgres_url`` (a server, such as
+    ``CALSYNC_TEST_POSTGRES_URL``) the process creates its own database, migrates it once, and a seed empties it
+    (``TRUNCATE ... RESTART IDENTITY``, so ids are the same as on a fresh file); the database is dropped on close.
+    """
+
+    def __init__(self, root: Path | None = None, *, postgres_url: str | None = None) -> None:
         shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
         # in memory where the machine has it: a seed's SQLite file never needs to reach a disk
         self._tmp = None if root is not None else tempfile.TemporaryDirectory(prefix="calsync-sim-", dir=shm)
@@ -93,23 +106,50 @@ class Harness:
         self.inbox = NotificationInbox()
         self.loop = EventLoopThread()
         self.sandbox = self._fresh_sandbox(0)
-        front = Sandbox()  # serves the endpoint map; every request goes to the current seed's sandbox
-        front.app = _Asgi(self._dispatch)  # type: ignore[assignment]
-        self.running: RunningSandbox = start_in_thread(front, self.root / "sandbox")
         self.transport = SimTransport(self._dispatch, self.loop, self.graph_event_alias)
-        self.browser = httpx.Client(verify=str(self.running.tls.ca_cert), trust_env=False)
-        """The person's browser for the consent step (keep-alive: one TLS handshake per process)."""
-        self.provider_config = ProviderConfig.from_sandbox_map(self.running.endpoints, GOOGLE_CLIENT, MICROSOFT_CLIENT)
+        plain = InProcess(self._dispatch, self.loop)  # the same app, never faulty (OAuth and the browser)
+        self.browser = httpx.Client(transport=plain, base_url=SANDBOX_URL)
+        """The person's browser for the consent step."""
+        endpoints = self.sandbox.endpoint_map(SANDBOX_URL, "")
+        config = ProviderConfig.from_sandbox_map(endpoints, GOOGLE_CLIENT, MICROSOFT_CLIENT)
+        tls = Tls(None, httpx_transport=plain, requests_adapter=RequestsAdapter(plain))
+        self.provider_config = dataclasses.replace(config, tls=tls)
         self.template = self.root / "template.db"
-        upgrade(f"sqlite:///{self.template}")
+        self._pg_admin: Engine | None = None
+        self.postgres_url: str | None = None
+        if postgres_url is None:
+            upgrade(f"sqlite:///{self.template}")
+        else:
+            server = make_url(postgres_url).set(drivername="postgresql+psycopg")
+            self._pg_admin = create_engine(server, isolation_level="AUTOCOMMIT")
+            name = f"calsync_sim_{secrets.token_hex(6)}"
+            with self._pg_admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            self.postgres_url = server.set(database=name).render_as_string(hide_password=False)
+            upgrade(self.postgres_url)
+
+    def seed_database(self, clock: Clock) -> Database:
+        """An empty, migrated database for one seed, on ``clock`` (the change hook marks work due on it)."""
+        if self.postgres_url is None:
+            db_path = self.root / "seed.db"
+            shutil.copy(self.template, db_path)
+            for suffix in ("-wal", "-shm"):
+                (self.root / f"seed.db{suffix}").unlink(missing_ok=True)
+            return Database(f"sqlite:///{db_path}", clock=clock)
+        db = Database(self.postgres_url, clock=clock)
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return db
 
     def _fresh_sandbox(self, seed: int) -> Sandbox:
-        sandbox = Sandbox(auto_consent=True, seed=seed, notification_transport=self.inbox)
+        ids.seed(seed)  # the sandbox's ids, codes and tokens replay with the seed
+        sandbox = Sandbox(auto_consent=True, seed=seed, notification_transport=self.inbox, clock=Clock(start=EPOCH))
         sandbox.notifier.bind_loop(self.loop.loop)
         return sandbox
 
     async def _dispatch(self, scope: Any, receive: Any, send: Any) -> None:
-        """The ASGI app on the socket and in-process: the current seed's sandbox (lifespan answered here)."""
+        """The ASGI app every in-process transport calls: the current seed's sandbox (lifespan answered here)."""
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -145,7 +185,11 @@ class Harness:
 
     def close(self) -> None:
         self.browser.close()
-        self.running.stop()
+        ids.seed(None)  # other sandboxes in this process (a test session's) get unpredictable ids again
+        if self._pg_admin is not None and self.postgres_url is not None:
+            with self._pg_admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(self.postgres_url).database}" WITH (FORCE)'))
+            self._pg_admin.dispose()
         self.loop.loop.call_soon_threadsafe(self.loop.loop.stop)
         if self._tmp is not None:
             self._tmp.cleanup()

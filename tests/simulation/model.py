@@ -52,12 +52,6 @@ class Act:
     """A deletion of an entry calsync's store did not map (a create whose answer it never recorded)."""
 
 
-KNOWN_ISSUES: dict[str, str] = {}
-"""Engine defects the simulation found and reported, tolerated (each only where it applies, see
-:meth:`Expectations.tolerates`) so the CI batch stays green until they are fixed; ``--strict`` turns every
-tolerance off. Deleting an entry once its fix lands turns that one off for good. Empty: every defect found so far
-is fixed (docs/simulation.md lists them with their seeds)."""
-
 PROVIDER_LIMITS: dict[str, str] = {
     "graph-deleted-unconfirmed-create": (
         "Microsoft only. A person deletes an entry whose create calsync never confirmed (the worker died after "
@@ -73,7 +67,9 @@ PROVIDER_LIMITS: dict[str, str] = {
         "there (it used to read its own stale write back as the person's answer, seed 13 --long)."
     ),
 }
-"""What the providers do not allow, documented in docs/sync.md: not defects, so ``--strict`` keeps them."""
+"""What the providers do not allow, documented in docs/sync.md ("Known limits"): not calsync defects, so the checker
+allows exactly these, where each applies (``checks.py`` and ``model.py`` name the key at the place it is allowed).
+Engine defects are never tolerated: a seed that finds one fails until it is fixed."""
 
 
 class Presence(str, Enum):
@@ -95,8 +91,6 @@ class Expectations:
     """(connection id, event id) -> deletions, platform changes and Resyncs that decide presence."""
     cancelled: set[int] = field(default_factory=set)
     """Events cancelled in this window."""
-    strict: bool = False
-    """Judge without the tolerance for :data:`KNOWN_ISSUES`."""
     carry: dict[tuple[int, int], set[RsvpStatus]] = field(default_factory=dict)
     """Calendar answers from earlier windows that may still be read (held back by a disconnect)."""
 
@@ -154,11 +148,6 @@ class Expectations:
         if disturbed:
             allowed |= {settled} | {a.status for a in later} | held
         return allowed
-
-    def tolerates(self, issue: str) -> bool:
-        """Whether a known defect is tolerated: not in strict mode, and only while it is listed (delete its
-        :data:`KNOWN_ISSUES` entry when the fix lands, and the simulation checks it strictly again)."""
-        return not self.strict and issue in KNOWN_ISSUES
 
     def presence(self, connection_id: int, event_id: int) -> Presence:
         """Whether a desired entry (attending, scheduled) must be in the calendar, given the person's deletions."""

@@ -106,6 +106,11 @@ class Operations:
         if not self.world.answer_in_calendar(person.email, entry, status):
             self.trace(f"calendar answer {person.email} event {entry.event_id}: this calendar offers no answer")
             return
+        if entry.event_id in self.cancelled:
+            # An entry a cancellation left behind (its connection was not connected then): the RSVPs of a cancelled
+            # event can no longer change (services.rsvps), so this answer is nobody's word (long seed 40027).
+            self.trace(f"calendar answer {person.email} event {entry.event_id} (cancelled) -> {status.value}")
+            return
         fresh = entry.provider_id not in self.seen_entries
         self.exp.rsvp(person.principal.person_id, entry.event_id, Act(self.step, Kind.CALENDAR, status, fresh))
         self.trace(f"calendar answer {person.email} event {entry.event_id} -> {status.value}")

@@ -4,7 +4,6 @@
     python -m tests.simulation.run --seeds 0:2000 --jobs 2  # the CI batch
     python -m tests.simulation.run --long --seeds 0:20000   # the long mode: bigger worlds, longer chaos
 
-``--strict`` stops tolerating the engine defects listed in ``tests.simulation.model.KNOWN_ISSUES``;
 ``--far-future`` places events three years ahead. Every failing seed is printed with the one command that replays
 it; the exit status is 1 when any seed failed.
 """
@@ -22,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tests.simulation.harness import Harness
+from tests.simulation.harness import POSTGRES_ENV, Harness
 from tests.simulation.scenario import SeedResult, run_seed
 
 
@@ -30,12 +29,12 @@ from tests.simulation.scenario import SeedResult, run_seed
 class Mode:
     long: bool = False
     far_future: bool = False
-    strict: bool = False
+    postgres: bool = False
+    """On PostgreSQL (the server in ``CALSYNC_TEST_POSTGRES_URL``; a database per process) instead of SQLite."""
 
     def flags(self) -> str:
-        return "".join(
-            f" --{name.replace('_', '-')}" for name in ("long", "far_future", "strict") if getattr(self, name)
-        )
+        names = ("long", "far_future", "postgres")
+        return "".join(f" --{name.replace('_', '-')}" for name in names if getattr(self, name))
 
 
 _harness: Harness | None = None
@@ -57,13 +56,18 @@ def quiet_logging() -> None:
 def _init(mode: Mode) -> None:
     global _harness, _mode
     quiet_logging()
-    _harness, _mode = Harness(), mode
+    postgres_url = None
+    if mode.postgres:
+        postgres_url = os.environ.get(POSTGRES_ENV)
+        if not postgres_url:
+            raise SystemExit(f"--postgres needs {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+    _harness, _mode = Harness(postgres_url=postgres_url), mode
 
 
 def _one(seed: int) -> SeedResult:
     assert _harness is not None
     try:
-        return run_seed(_harness, seed, long=_mode.long, far_future=_mode.far_future, strict=_mode.strict)
+        return run_seed(_harness, seed, long=_mode.long, far_future=_mode.far_future)
     except Exception as exc:  # noqa: BLE001 - a seed that crashes the simulation itself is a failing seed too
         result = SeedResult(seed)
         result.violations.append(f"the simulation crashed: {type(exc).__name__}: {exc}")
@@ -150,27 +154,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0:200", help="a range START:END of seeds for a batch (default 0:200)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="processes (default: one per core)")
     parser.add_argument("--long", action="store_true", help="bigger worlds and longer chaos per seed")
-    parser.add_argument("--strict", action="store_true", help="do not tolerate the known engine defects")
     parser.add_argument("--far-future", action="store_true", help="events three years ahead (beyond Graph's window)")
+    parser.add_argument("--postgres", action="store_true", help=f"run on PostgreSQL (the server in {POSTGRES_ENV})")
     parser.add_argument("--quiet", action="store_true", help="with --seed: violations only, no trace")
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="with --seed: run up to N times, stop at the first failing run"
-    )
     parser.add_argument("--trace-dir", help="write each failing seed's trace to DIR/seed-N.txt")
     args = parser.parse_args(argv)
-    mode = Mode(long=args.long, far_future=args.far_future, strict=args.strict)
+    mode = Mode(long=args.long, far_future=args.far_future, postgres=args.postgres)
     if args.seed is not None:
         _init(mode)
         assert _harness is not None
         try:
-            for attempt in range(1, max(1, args.repeat) + 1):
-                result = _one(args.seed)
-                if not result.ok:
-                    break
+            result = _one(args.seed)  # exact: the same trace every time (docs/simulation.md, "Replaying")
         finally:
             _harness.close()
-        if args.repeat > 1:
-            print(f"run {attempt} of up to {args.repeat}")
         if not args.quiet:
             print("\n".join(result.trace))
         print(f"seed {args.seed}: {len(result.violations)} violations in {result.elapsed:.2f} s; {dict(result.stats)}")

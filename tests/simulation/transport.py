@@ -34,6 +34,9 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+import requests
+import requests.adapters
+from requests.structures import CaseInsensitiveDict
 
 from calsync.sandbox.google.errors import render_api_fault
 from calsync.sandbox.microsoft.errors import render_error as render_graph_fault
@@ -100,8 +103,7 @@ class SimTransport(httpx.BaseTransport):
         loop: EventLoopThread,
         canonical_event: Callable[[str], str],
     ) -> None:
-        self.asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        self.loop = loop
+        self.app = InProcess(app, loop)
         self.canonical_event = canonical_event
         self.seed = 0
         self.phase = "setup"
@@ -191,6 +193,17 @@ class SimTransport(httpx.BaseTransport):
         raise WorkerKilled(f"simulated: the worker died after {request.method} {request.url.path}")
 
     def _forward(self, request: httpx.Request) -> httpx.Response:
+        return self.app.handle_request(request)
+
+
+class InProcess(httpx.BaseTransport):
+    """A synchronous httpx transport to an ASGI app running on :class:`EventLoopThread` (no socket, no TLS)."""
+
+    def __init__(self, app: Any, loop: EventLoopThread) -> None:
+        self.asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        self.loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
         async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
             response = await self.asgi.handle_async_request(request)
             chunks = [chunk async for chunk in response.stream]  # type: ignore[union-attr]
@@ -199,3 +212,31 @@ class SimTransport(httpx.BaseTransport):
         status, raw, body = self.loop.run(call())
         headers = [(k, v) for k, v in raw if k.lower() not in (b"content-length", b"transfer-encoding")]
         return httpx.Response(status, headers=headers, content=body, request=request)
+
+
+class RequestsAdapter(requests.adapters.BaseAdapter):
+    """The same in-process path for ``requests`` (google-auth, requests-oauthlib and MSAL speak it): the OAuth
+    token exchanges and refreshes reach the sandbox without a socket, so no keep-alive connection can be closed
+    by the server under a reused request (the ``RemoteProtocolError`` that failed random seeds)."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        super().__init__()
+        self.transport = transport
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # noqa: ARG002
+        body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
+        out = self.transport.handle_request(
+            httpx.Request(str(request.method), str(request.url), headers=dict(request.headers), content=body)
+        )
+        response = requests.Response()
+        response.status_code = out.status_code
+        response.headers = CaseInsensitiveDict(out.headers.items())
+        response._content = out.content
+        response.url = str(request.url)
+        response.request = request
+        response.reason = out.reason_phrase
+        response.encoding = out.encoding
+        return response
+
+    def close(self) -> None:
+        pass

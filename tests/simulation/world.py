@@ -1,17 +1,19 @@
 """One seed's world: calsync's runtime on a fresh SQLite file, an organization, people connected to the sandbox,
 and every way the simulation acts on it (as the platform, as a person in their calendar, as a worker).
 
-Time is simulated: :class:`SimClock` is the real clock plus an offset that only the seed moves (the sandbox's clock
-moves with it), so no step sleeps. The offset sits on top of real time because a change marks work due at the real
-time of the commit (``store.outbox.mark_changed``) and token expiries from the OAuth libraries are real times.
+Time is simulated: one :class:`calsync.sandbox.clock.Clock` started at ``harness.EPOCH`` is the sandbox's clock and
+calsync's (services, the engine, the change hook through ``Database(clock=...)``, token and subscription expiries
+through ``Providers``), the rate limiters' and every wait's (an in-round retry's backoff ``sleep`` moves it). Only
+the seed moves it, so nothing sleeps and no wall clock decides an outcome.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +30,6 @@ from calsync.services import auth, connections, notifications, organizations, pe
 from calsync.services.context import ServiceContext
 from calsync.services.runtime import Runtime, build_runtime
 from calsync.store.connections import ConnectionRecord, ConnectionRepository
-from calsync.store.db import Database
 from calsync.store.work import WorkRepository
 from calsync.sync.limits import Limits
 from calsync.sync.report import RoundReport
@@ -40,20 +41,10 @@ SHOW_AS = {RsvpStatus.ACCEPTED: "busy", RsvpStatus.TENTATIVE: "tentative"}
 FROM_SHOW_AS = {"busy": RsvpStatus.ACCEPTED, "tentative": RsvpStatus.TENTATIVE, "free": RsvpStatus.TENTATIVE}
 FROM_GOOGLE = {"accepted": RsvpStatus.ACCEPTED, "tentative": RsvpStatus.TENTATIVE, "declined": RsvpStatus.DECLINED}
 LEASE_SECONDS = 30.0
+ROUND_PARALLELISM = 1
+"""The engine's ``round_parallelism`` here: a round's entries one after another, in a fixed order, so no thread
+timing decides which entries a round finished before a fault ended it (production writes 4 at once)."""
 POLL_INTERVAL = 120.0
-
-
-class SimClock:
-    """Real UTC time plus an offset the seed advances; ``monotonic`` moves with it (the rate limiters' clock)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.offset)
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.offset
 
 
 @dataclass(frozen=True)
@@ -88,6 +79,19 @@ class RoundLog:
     reports: list[RoundReport] = field(default_factory=list)
     killed: int = 0
     unexpected: list[str] = field(default_factory=list)
+    trace: Callable[[str], None] = field(default=lambda line: None)
+    """Where each round's outcome goes (the seed's trace: a replay compares it byte for byte)."""
+
+
+def describe(report: RoundReport) -> str:
+    """One round on one line: everything a replay must reproduce (outcome, calls, writes, errors, next due)."""
+    t = report.tally
+    due = report.next_due.isoformat() if report.next_due else "-"
+    return (
+        f"round c{report.connection_id} {report.outcome}{' full' if report.full else ''} calls={report.calls} "
+        f"pulled={report.pulled_changes} entries={report.entries} +{t.created} ~{t.updated} -{t.deleted} "
+        f"adopted={t.answers_adopted} tombstoned={t.tombstoned} due={due} errors={sorted(report.errors)}"
+    )
 
 
 class SimWorld:
@@ -95,12 +99,8 @@ class SimWorld:
         self.h = harness
         self.seed = seed
         harness.reset_sandbox(seed)
-        self.clock = SimClock()
-        db_path = harness.root / "seed.db"
-        shutil.copy(harness.template, db_path)
-        for suffix in ("-wal", "-shm"):
-            (harness.root / f"seed.db{suffix}").unlink(missing_ok=True)
-        self.db = Database(f"sqlite:///{db_path}")
+        self.clock = harness.sandbox.clock
+        self.db = harness.seed_database(self.clock)
         self.installation_id = hashlib.sha256(f"sim-{seed}".encode()).hexdigest()[:16]
         with self.db.engine.begin() as conn:  # a fixed installation id: entry keys and Google ids replay exactly
             conn.execute(
@@ -120,10 +120,13 @@ class SimWorld:
             settings, database=self.db, clock=self.clock, providers=harness.provider_config, http=self.http
         )
         # The rate limiters run on simulated time too, so a burst of simulated minutes never waits for real ones.
-        limits = Limits(clock=self.clock.monotonic)
+        limits = Limits(clock=self.clock.monotonic, sleep=self.clock.sleep)
         self.runtime.limits = limits
-        self.runtime.engine.limits = limits
-        self.runtime.engine.jitter_seed = f"sim-{seed}"  # backoff schedules replay with the seed
+        engine = self.runtime.engine
+        engine.limits = limits
+        engine.jitter_seed = f"sim-{seed}"  # backoff schedules replay with the seed
+        engine.sleep = self.clock.sleep  # an in-round retry's backoff is simulated time passing
+        engine.settings = dataclasses.replace(engine.settings, round_parallelism=ROUND_PARALLELISM)
         self.worker = self.runtime.worker(concurrency=8, lease_seconds=LEASE_SECONDS, worker_id="sim-worker")
         ctx = self.runtime.service
         org = organizations.create_organization(ctx, "Sim Events")
@@ -142,8 +145,7 @@ class SimWorld:
     # ---- time --------------------------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         if seconds > 0:
-            self.clock.offset += seconds
-            self.h.sandbox.clock.advance(seconds)
+            self.clock.advance(seconds)
 
     # ---- people and connections ----------------------------------------------------------------------------
     def add_person(self, index: int, provider: Provider) -> Person:
@@ -193,6 +195,7 @@ class SimWorld:
                 report = self.runtime.engine.reconcile(claim.connection_id)
             except WorkerKilled:
                 log.killed += 1
+                log.trace(f"round c{claim.connection_id} killed")
                 continue  # the worker is gone: its lease lapses after LEASE_SECONDS
             except Exception as exc:  # noqa: BLE001 - an engine that lets an error escape is a finding
                 log.unexpected.append(f"connection {claim.connection_id}: {type(exc).__name__}: {exc}")
@@ -201,6 +204,7 @@ class SimWorld:
             finally:
                 self.h.transport.in_round = False
             log.reports.append(report)
+            log.trace(describe(report))
             self.worker.release(claim, report)
         return len(claims)
 
@@ -381,4 +385,4 @@ def connected_ids(world: SimWorld) -> dict[int, ConnectionRecord]:
     return {c.id: c for c in world.all_connections() if c.status is ConnectionStatus.CONNECTED}
 
 
-__all__ = ["CalendarEntry", "Person", "RoundLog", "SimClock", "SimWorld"]
+__all__ = ["CalendarEntry", "Person", "RoundLog", "SimWorld"]

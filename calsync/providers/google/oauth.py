@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -40,6 +41,11 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _naive_utcnow() -> dt.datetime:
+    """google-auth's own reading of the time (naive UTC), to turn its expiry back into a lifetime."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def _classify_oauth_error(error: str, description: str | None, status: int | None) -> Exception:
     """Map a token-endpoint error onto the exception tree (peer lesson 6: only invalid_grant kills a grant)."""
     text = f"Google token endpoint: {error}" + (f" ({description})" if description else "")
@@ -67,10 +73,18 @@ class GoogleOAuth:
 
     provider = Provider.GOOGLE
 
-    def __init__(self, endpoints: GoogleEndpoints, client: ClientCredentials, tls: Tls) -> None:
+    def __init__(
+        self,
+        endpoints: GoogleEndpoints,
+        client: ClientCredentials,
+        tls: Tls,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
         self.endpoints = endpoints
         self.client = client
         self.tls = tls
+        self.clock = clock
+        """Expiries are stamped on the runtime's clock (the one the token manager compares them with)."""
 
     def _flow(self, redirect_uri: str) -> Flow:
         config = {
@@ -83,7 +97,7 @@ class GoogleOAuth:
             }
         }
         flow = Flow.from_client_config(config, scopes=list(SCOPES), redirect_uri=redirect_uri)
-        flow.oauth2session.trust_env = False
+        self.tls.configure(flow.oauth2session)
         return flow
 
     def start(self, *, state: str, redirect_uri: str, login_hint: str | None = None) -> AuthorizationStart:
@@ -100,7 +114,7 @@ class GoogleOAuth:
         flow = self._flow(redirect_uri)
         flow.code_verifier = json.loads(flow_secret)["code_verifier"]
         try:
-            token: dict[str, Any] = flow.fetch_token(code=code, verify=str(self.tls.ca_bundle or True))
+            token: dict[str, Any] = flow.fetch_token(code=code, verify=self.tls.requests_verify)
         except Warning as changed:  # oauthlib raises a Warning when Google grants more scopes than asked
             token = dict(getattr(changed, "token", {}) or {})
             if not token:
@@ -125,7 +139,7 @@ class GoogleOAuth:
             else tuple(str(token.get("scope", "")).split())
         )
         expires_in = float(token.get("expires_in", 3599))
-        tokens = TokenSet(access, refresh, _utcnow() + dt.timedelta(seconds=expires_in), scopes)
+        tokens = TokenSet(access, refresh, self.clock() + dt.timedelta(seconds=expires_in), scopes)
         email = self._primary_calendar_id(access)
         return Grant(tokens=tokens, account_email=email, account_id=email, scopes=scopes)
 
@@ -181,7 +195,9 @@ class GoogleOAuth:
             ) from None
         finally:
             session.close()
-        expiry = creds.expiry.replace(tzinfo=dt.UTC) if creds.expiry else _utcnow() + dt.timedelta(seconds=3599)
+        # google-auth stamps the expiry on the wall clock: keep the lifetime it read, on our clock
+        lifetime = round((creds.expiry - _naive_utcnow()).total_seconds()) if creds.expiry else 3599
+        expiry = self.clock() + dt.timedelta(seconds=lifetime)
         return TokenSet(str(creds.token), creds.refresh_token or tokens.refresh_token, expiry, tokens.scopes)
 
     def revoke(self, tokens: TokenSet) -> bool:

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import msal
@@ -90,10 +91,18 @@ class MicrosoftOAuth:
 
     provider = Provider.MICROSOFT
 
-    def __init__(self, endpoints: MicrosoftEndpoints, client: ClientCredentials, tls: Tls) -> None:
+    def __init__(
+        self,
+        endpoints: MicrosoftEndpoints,
+        client: ClientCredentials,
+        tls: Tls,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
         self.endpoints = endpoints
         self.client = client
         self.tls = tls
+        self.clock = clock
+        """Expiries are stamped on the runtime's clock (the one the token manager compares them with)."""
         self._http_cache: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -143,8 +152,7 @@ class MicrosoftOAuth:
             raise ProviderPermanent("Microsoft's id_token named no account", provider="microsoft")
         return Grant(tokens=tokens, account_email=email.lower(), account_id=account_id, scopes=tokens.scopes)
 
-    @staticmethod
-    def _tokens(result: dict[str, Any], previous_refresh: str | None) -> TokenSet:
+    def _tokens(self, result: dict[str, Any], previous_refresh: str | None) -> TokenSet:
         access = result.get("access_token")
         if not isinstance(access, str) or not access:
             raise ProviderPermanent("Microsoft's token response had no access_token", provider="microsoft")
@@ -152,7 +160,7 @@ class MicrosoftOAuth:
         scope = result.get("scope", "")
         scopes = tuple(scope.split() if isinstance(scope, str) else scope)
         refresh = result.get("refresh_token") or previous_refresh
-        return TokenSet(access, refresh, _utcnow() + dt.timedelta(seconds=expires_in), scopes)
+        return TokenSet(access, refresh, self.clock() + dt.timedelta(seconds=expires_in), scopes)
 
     def refresh(self, tokens: TokenSet) -> TokenSet:
         """Refresh and keep the rotated refresh token Microsoft returns (§4: they replace themselves on use)."""

@@ -9,10 +9,15 @@ place with PATCH before it lapses (lifetime configurable: the current maximum fo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from calsync.errors import ProviderGone
 from calsync.providers.base import PushChannel
 from calsync.providers.microsoft.rest import GraphRest
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _iso(when: dt.datetime) -> str:
@@ -22,12 +27,13 @@ def _iso(when: dt.datetime) -> str:
 class GraphSubscriptions:
     """:class:`calsync.providers.base.PushPort` for Microsoft."""
 
-    def __init__(self, rest: GraphRest) -> None:
+    def __init__(self, rest: GraphRest, clock: Callable[[], dt.datetime] = _utcnow) -> None:
         self.rest = rest
+        self.clock = clock
 
     def open(self, token: str, calendar_id: str, address: str, secret: str, ttl_seconds: int) -> PushChannel:
         del calendar_id  # documented resources are me/events (all calendars); the webhook only marks due
-        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds)
+        expires = self.clock() + dt.timedelta(seconds=ttl_seconds)
         body = {
             "changeType": "created,updated,deleted",
             "notificationUrl": address,
@@ -42,7 +48,7 @@ class GraphSubscriptions:
     def renew(
         self, token: str, channel: PushChannel, calendar_id: str, address: str, secret: str, ttl_seconds: int
     ) -> PushChannel:
-        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds)
+        expires = self.clock() + dt.timedelta(seconds=ttl_seconds)
         try:
             item = self.rest.call_json(
                 "PATCH", f"/subscriptions/{channel.id}", token, json={"expirationDateTime": _iso(expires)}

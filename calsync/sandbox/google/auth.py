@@ -14,10 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from calsync.sandbox import ids
 from calsync.sandbox.google.state import AccessToken, AuthCode, GoogleState, Grant, OAuthClient, RefreshToken
 
 ACCESS_TOKEN_LIFETIME = 3599
@@ -112,7 +112,7 @@ class OAuth:
                 self.state.grants[key] = grant
             else:
                 grant.scopes.update(scopes)
-            code = "4/0" + secrets.token_urlsafe(32)
+            code = "4/0" + ids.token_urlsafe(32)
             self.state.codes[code] = AuthCode(
                 code=code, client_id=client_id, redirect_uri=redirect_uri, account=account.email, scopes=scopes,
                 challenge=challenge, method=method, expires_at=self.state.clock.now() + CODE_LIFETIME,
@@ -180,7 +180,7 @@ class OAuth:
 
     def _issue(self, grant: Grant, scopes: tuple[str, ...], *, with_refresh: bool) -> dict[str, Any]:
         now = self.state.clock.now()
-        access = "ya29." + secrets.token_urlsafe(40)
+        access = "ya29." + ids.token_urlsafe(40)
         self.state.access_tokens[access] = AccessToken(access, grant, frozenset(scopes), now + ACCESS_TOKEN_LIFETIME)
         out: dict[str, Any] = {
             "access_token": access,
@@ -189,7 +189,7 @@ class OAuth:
             "token_type": "Bearer",
         }
         if with_refresh:
-            refresh = "1//0" + secrets.token_urlsafe(48)
+            refresh = "1//0" + ids.token_urlsafe(48)
             expires = now + self.refresh_token_lifetime if self.refresh_token_lifetime else None
             self.state.refresh_tokens[refresh] = RefreshToken(refresh, grant, scopes, expires)
             out["refresh_token"] = refresh

@@ -6,11 +6,11 @@ Python fault API) both change it. Every operation takes the lock for a short, no
 
 from __future__ import annotations
 
-import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from calsync.sandbox import ids
 from calsync.sandbox.clock import Clock
 
 BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
@@ -22,7 +22,7 @@ EventKind = Literal["own", "invite", "import"]
 
 def random_base32hex(length: int = 26) -> str:
     """A random id in the event-id alphabet (provider-facts §1.2: base32hex, lowercase a-v and 0-9)."""
-    return "".join(secrets.choice(BASE32HEX) for _ in range(length))
+    return "".join(ids.choice(BASE32HEX) for _ in range(length))
 
 
 @dataclass
@@ -162,7 +162,7 @@ class GoogleState:
             self.refresh_tokens: dict[str, RefreshToken] = {}
             self.channels: dict[str, Channel] = {}
             # Sync tokens embed this; bumping it (expire_sync_tokens) or a reset makes all older tokens 410.
-            self.instance = secrets.token_hex(4)
+            self.instance = ids.token_hex(4)
             self.sync_epoch = 0
             self._etag_counter = 0
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 from typing import Any
 
+from calsync.sandbox import ids
 from calsync.sandbox.microsoft.errors import GraphError, bad_request
 from calsync.sandbox.microsoft.odata import prop_key
 from calsync.sandbox.microsoft.render import etag
@@ -59,7 +59,7 @@ _ORGANIZER_RESPONSE = (
 
 
 def _ical_uid() -> str:
-    return "040000008200E00074C5B7101A82E00800000000" + secrets.token_hex(28).upper()
+    return "040000008200E00074C5B7101A82E00800000000" + ids.token_hex(28).upper()
 
 
 class Mailboxes:

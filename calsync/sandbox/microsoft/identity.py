@@ -18,13 +18,13 @@ import hashlib
 import json
 import secrets
 import time
-import uuid
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from calsync.sandbox import ids
 from calsync.sandbox.base import SandboxContext
 from calsync.sandbox.microsoft.errors import AadError
 from calsync.sandbox.microsoft.markup import e, hidden, page
@@ -162,7 +162,7 @@ class Identity:
             grant.revoked = False
             grant.consent_withdrawn = False
             code = AuthCode(
-                code="1.A" + secrets.token_urlsafe(48),
+                code="1.A" + ids.token_urlsafe(48),
                 client_id=client.client_id,
                 account_id=account.id,
                 redirect_uri=params.get("redirect_uri", ""),
@@ -176,7 +176,7 @@ class Identity:
         out = {"code": code.code, "client_info": client_info(account)}
         if params.get("state") is not None:
             out["state"] = params["state"]
-        out["session_state"] = str(uuid.uuid4())
+        out["session_state"] = str(ids.uuid4())
         return self._redirect(params.get("redirect_uri", ""), params.get("response_mode", "query"), out)
 
     @staticmethod
@@ -356,9 +356,9 @@ class Identity:
             "aud": GRAPH_AUDIENCE, "iss": f"https://sts.windows.net/{TENANT_ID}/", "iat": int(now),
             "nbf": int(now), "exp": int(now + lifetime), "oid": account.id, "tid": TENANT_ID,
             "upn": account.email, "scp": " ".join(resource), "appid": client.client_id,
-            "uti": secrets.token_urlsafe(16),
+            "uti": ids.token_urlsafe(16),
         }
-        access = unsigned_jwt(claims)[:-1] + b64url(secrets.token_bytes(32))
+        access = unsigned_jwt(claims)[:-1] + b64url(ids.token_bytes(32))
         self.state.access_tokens[access] = AccessToken(
             access, account.id, client.client_id, short - OIDC_SCOPES, now + lifetime, now
         )
@@ -370,7 +370,7 @@ class Identity:
             "access_token": access,
         }
         if "offline_access" in short:
-            rt = "1.AR" + secrets.token_urlsafe(64)
+            rt = "1.AR" + ids.token_urlsafe(64)
             self.state.refresh_tokens[rt] = RefreshToken(rt, account.id, client.client_id, list(scopes), now, now)
             out["refresh_token"] = rt
         if "openid" in short:

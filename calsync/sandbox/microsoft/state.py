@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import itertools
-import secrets
 import threading
-import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from calsync.sandbox import ids
 
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 """The sandbox's one tenant (the GUID Microsoft uses for consumer accounts, so it is clearly not a real org)."""
@@ -223,14 +222,13 @@ class Change:
 
 def new_id(prefix: str = "AAMkAGI2") -> str:
     """Graph-looking opaque ids: base64, URL-safe, with the padding real Exchange ids carry."""
-    return prefix + base64.urlsafe_b64encode(secrets.token_bytes(30)).decode().rstrip("=") + "AAA="
+    return prefix + base64.urlsafe_b64encode(ids.token_bytes(30)).decode().rstrip("=") + "AAA="
 
 
-_counter = itertools.count(1)
 
 
 def new_change_key() -> str:
-    raw = next(_counter).to_bytes(8, "big") + secrets.token_bytes(8)
+    raw = ids.counter().to_bytes(8, "big") + ids.token_bytes(8)
     return base64.b64encode(raw).decode()
 
 
@@ -281,7 +279,7 @@ class MicrosoftState:
             if existing is not None:
                 return existing
             local = email.split("@", 1)[0]
-            account = Account(id=str(uuid.uuid4()), email=email, name=name or local.replace(".", " ").title())
+            account = Account(id=str(ids.uuid4()), email=email, name=name or local.replace(".", " ").title())
             cal = Calendar(id=new_id("AAMkAGI2Cal"), name="Calendar", is_default=True, change_key=new_change_key())
             account.calendars[cal.id] = cal
             self.accounts[account.id] = account

@@ -17,14 +17,13 @@ import asyncio
 import datetime as dt
 import ipaddress
 import json
-import secrets
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from calsync.sandbox import ids
 from calsync.sandbox.base import SandboxContext
 from calsync.sandbox.microsoft.errors import GraphError
 from calsync.sandbox.microsoft.state import TENANT_ID, Account, Change, MicrosoftState
@@ -158,7 +157,7 @@ class Subscriptions:
                                                   if self.state.settings.allow_calendar_subscription_paths else "."))
 
     async def _handshake(self, url: str) -> None:
-        token = secrets.token_urlsafe(24) + " " + secrets.token_hex(4)
+        token = ids.token_urlsafe(24) + " " + ids.token_hex(4)
         sep = "&" if urlsplit(url).query else "?"
         try:
             response = await asyncio.wait_for(
@@ -196,7 +195,7 @@ class Subscriptions:
         if lifecycle:
             await self._handshake(lifecycle)
         sub = Subscription(
-            id=str(uuid.uuid4()), account_id=caller.id, client_id=client_id, resource=resource,
+            id=str(ids.uuid4()), account_id=caller.id, client_id=client_id, resource=resource,
             calendar_id=calendar_id, change_types=types, notification_url=url, lifecycle_url=lifecycle,
             expires=expires, client_state=state_value, created=self.context.clock.now_dt(),
         )

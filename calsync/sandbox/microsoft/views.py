@@ -15,12 +15,12 @@ Delta follows the documented contract, not a convenient one:
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from calsync.sandbox import ids
 from calsync.sandbox.microsoft.errors import GraphError
 from calsync.sandbox.microsoft.odata import Prefer, Query
 from calsync.sandbox.microsoft.render import event_json
@@ -136,7 +136,7 @@ class DeltaTokens:
         return count
 
     def _new(self, rnd: DeltaRound) -> str:
-        token = secrets.token_urlsafe(24)
+        token = ids.token_urlsafe(24)
         self.rounds[token] = rnd
         return token
 
