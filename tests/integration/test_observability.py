@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -26,58 +22,19 @@ from calsync.config import Settings
 from calsync.store.db import make_engine
 from calsync.store.migrate import upgrade
 from calsync.web.app import create_app
+from tests.processes import CalsyncProcess, clean_env
 
 BOUND = 90.0
 CODE, STATE = "C0DE-never-logged-4f1", "ST4TE-never-logged-9a2"
 
 
-class Serve:
+class Serve(CalsyncProcess):
+    """`calsync serve --port 0`: its URL from the line it logs, healthy before a test uses it."""
+
     def __init__(self, env: dict[str, str]) -> None:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("CALSYNC_")}
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "calsync", "serve", "--port", "0"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**base, "PYTHONUNBUFFERED": "1", "COLUMNS": "300", **env},
-        )
-        self.err = ""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.url = self._wait(r"serving on (http://127\.0\.0\.1:\d+)").group(1)
-        deadline = time.monotonic() + BOUND
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"serve did not answer within {BOUND} s: {self.err}")
-
-    def _read(self) -> None:
-        assert self.popen.stderr is not None
-        for line in self.popen.stderr:
-            with self._lock:
-                self.err += line
-
-    def _wait(self, pattern: str) -> re.Match[str]:
-        deadline = time.monotonic() + BOUND
-        while time.monotonic() < deadline:
-            with self._lock:
-                found = re.search(pattern, self.err)
-            if found:
-                return found
-            if self.popen.poll() is not None:
-                raise AssertionError(f"serve exited {self.popen.returncode}: {self.err}")
-            time.sleep(0.05)
-        raise AssertionError(f"{pattern!r} not logged within {BOUND} s: {self.err}")
-
-    def stop(self) -> str:
-        self.popen.terminate()
-        self.popen.wait(timeout=30)
-        time.sleep(0.2)  # the reader thread drains the closed pipe
-        return self.err
+        super().__init__(["serve", "--port", "0"], clean_env(COLUMNS="300", **env))
+        self.url = self.wait_for(r"serving on (http://127\.0\.0\.1:\d+)").group(1)
+        self.wait_healthy(self.url)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,10 @@ setting without creating anything, and `calsync config` (values, masks, sources)
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,15 +16,14 @@ import httpx
 import pytest
 
 from calsync import config_report
+from tests.processes import CalsyncProcess, clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = re.compile(r"cs_[A-Za-z0-9_-]{43}")
-BOUND = 90.0
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALSYNC_")}
-    return {**env, "PYTHONUNBUFFERED": "1", "COLUMNS": "250", **extra}
+    return clean_env(COLUMNS="250", **extra)
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -36,59 +32,20 @@ def _run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subpr
     )
 
 
-class Demo:
-    """A `calsync demo` process; its stdout and stderr are read in threads, so waits are bounded."""
+class Demo(CalsyncProcess):
+    """A `calsync demo` process (what it prints to the terminal, stderr included)."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "calsync", "demo", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.out = ""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        super().__init__(["demo", *args], env, stream="stdout")
 
-    def _read(self) -> None:
-        assert self.popen.stdout is not None
-        for line in self.popen.stdout:
-            with self._lock:
-                self.out += line
-
-    def wait_for(self, pattern: str) -> re.Match[str]:
-        deadline = time.monotonic() + BOUND
-        while time.monotonic() < deadline:
-            with self._lock:
-                found = re.search(pattern, self.out)
-            if found:
-                return found
-            if self.popen.poll() is not None:
-                raise AssertionError(f"the demo exited {self.popen.returncode}: {self.out[-3000:]}")
-            time.sleep(0.05)
-        raise AssertionError(f"{pattern!r} not printed within {BOUND} s: {self.out[-3000:]}")
+    @property
+    def out(self) -> str:
+        return self.output
 
     def ready(self) -> str:
         url = self.wait_for(r"calsync demo on (http://127\.0\.0\.1:\d+)").group(1)
-        deadline = time.monotonic() + BOUND
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/healthz", timeout=5).status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"{url}/healthz did not answer within {BOUND} s")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
+        self.wait_healthy(url)
+        return url
 
 
 @pytest.fixture
