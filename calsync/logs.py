@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 from calsync.web.errors import install_log_redaction
 
@@ -49,6 +49,23 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the stream that was current when logging
+    was configured: a command run in-process (Typer's test runner, an embedding program) swaps stderr and closes it
+    afterwards, while threads it started (a sandbox, a worker) go on logging."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """StreamHandler.__init__ sets it; the property always answers the current stderr."""
+
+
 def configure_logging(level: str = "INFO", fmt: LogFormat = "text", *, floor: str | None = None) -> None:
     """Install redaction and one stderr handler on the root logger; route uvicorn's loggers through it.
 
@@ -66,9 +83,12 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "text", *, floor: st
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_MARK, False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     setattr(handler, _HANDLER_MARK, True)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    # The level on the handler too: a logger with a level of its own (uvicorn's, configured by a server in the same
+    # process) would otherwise reach this handler below the floor, into a one-shot command's answer.
+    handler.setLevel(number)
     root.addHandler(handler)
     root.setLevel(number)
     for name in CHATTY:

@@ -85,7 +85,7 @@ def create_app(
     app.include_router(oauth.router)  # browser routes: /connect/{provider}, /oauth/{provider}/callback
     app.include_router(pages.router)  # the server-rendered pages (calsync.web.pages)
     app.include_router(webhooks.router)  # provider push notifications (calsync.services.notifications)
-    app.include_router(health.router)  # /healthz, /readyz, /metrics
+    app.include_router(health.router, responses=errors.responses())  # /healthz, /readyz, /metrics
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     api_docs.install(app)  # /docs and /redoc, assets served here
     return app

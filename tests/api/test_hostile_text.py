@@ -127,7 +127,9 @@ def test_lone_surrogates_in_json_are_422_not_500(api: Api, snapshot: Any) -> Non
             method, path, headers={**api.h("organizer"), "content-type": "application/json"}, content=raw
         )
         assert response.status_code == 422, response.text
-        assert "unpaired surrogate" in error_of(response)["message"]
+        message = error_of(response)["message"]
+        # calsync's own check names the surrogate; newer pydantic-core refuses it while parsing (not unicode text)
+        assert "unpaired surrogate" in message or "unicode string" in message, message
     assert snapshot() == before
 
 

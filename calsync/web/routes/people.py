@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from calsync.services import auth, password_links, people, rsvps
+from calsync.web import errors
 from calsync.web.account_schemas import CreatedPersonOut, InvitationOut
 from calsync.web.client import client_address
 from calsync.web.deps import Actor, Ctx, Links, current_session
@@ -39,7 +40,7 @@ def me(ctx: Ctx, actor: Actor) -> PersonOut:
 @router.patch(
     "/me",
     summary="Change your name, time zone or password (a new password needs current_password; other sessions end)",
-    responses={429: {"description": "Too many wrong current passwords; see Retry-After"}},
+    responses=errors.responses(429),
 )
 def update_me(body: PersonPatchIn, request: Request, ctx: Ctx, actor: Actor) -> PersonOut:
     if body.password is not None:

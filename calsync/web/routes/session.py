@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from calsync.services import auth, people
-from calsync.web import csrf
+from calsync.web import csrf, errors
 from calsync.web.client import client_address
 from calsync.web.deps import Actor, Ctx, current_session
 from calsync.web.schemas import PersonOut, SessionIn, SessionOut
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/session", tags=["session"])
 @router.post(
     "",
     summary="Sign in: sets the session cookie; the X-CSRF-Token response header is for later unsafe calls",
-    responses={429: {"description": "Too many failed attempts for this email from this address; see Retry-After"}},
+    responses=errors.responses(429),
 )
 def sign_in(body: SessionIn, request: Request, response: Response, ctx: Ctx) -> PersonOut:
     csrf.check_sign_in_origin(request)
