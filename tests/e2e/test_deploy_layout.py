@@ -20,7 +20,6 @@ import re
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +40,7 @@ from calsync.providers.config import ClientCredentials
 from calsync.sandbox.server import RunningSandbox, write_endpoint_map
 from calsync.store.db import Database
 from calsync.store.sync_models import ConnectionRow
+from tests.processes import CalsyncProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -52,48 +52,15 @@ OPERATOR_TOKEN = re.compile(r"cso_[A-Za-z0-9_-]{43}")
 LINK = re.compile(r"https?://\S+/set-password\?token=[A-Za-z0-9_-]+")
 
 
-class Process:
-    """A calsync subprocess whose stderr is collected in a thread (so waiting on a line has a bound)."""
+class Process(CalsyncProcess):
+    """A calsync process of the layout, its stderr (where the logs go) collected."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.args = args
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "calsync", *args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "400", **env},
-        )
-        self.err = ""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        super().__init__(args, {**os.environ, "COLUMNS": "400", **env})
 
-    def _read(self) -> None:
-        assert self.popen.stderr is not None
-        for line in self.popen.stderr:
-            with self._lock:
-                self.err += line
-
-    def wait_for(self, pattern: str) -> re.Match[str]:
-        deadline = time.monotonic() + BOUND
-        while time.monotonic() < deadline:
-            with self._lock:
-                found = re.search(pattern, self.err)
-            if found:
-                return found
-            if self.popen.poll() is not None:
-                raise AssertionError(f"calsync {self.args} exited {self.popen.returncode}: {self.err[-3000:]}")
-            time.sleep(0.05)
-        raise AssertionError(f"{pattern!r} not in the stderr of calsync {self.args} within {BOUND} s: {self.err}")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
+    @property
+    def err(self) -> str:
+        return self.output
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = BOUND) -> Any:
