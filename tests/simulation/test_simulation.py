@@ -1,6 +1,7 @@
 """The seeded fault simulation in CI (issue 7), and proof that its checker can fail.
 
-``CALSYNC_SIM_SEEDS`` sets the batch size (default 300 for the README's quick command; `.ci/run` sets 2,000; bench/REPORT.md, "Simulation", has its time);
+``CALSYNC_SIM_SEEDS`` sets the batch size (default 300 for the README's quick command; `.ci/run` sets 2,000;
+bench/REPORT.md, "Simulation", has its time);
 ``CALSYNC_SIM_JOBS`` the processes (default: one per core). With ``CALSYNC_TEST_POSTGRES_URL`` set, a batch of
 ``CALSYNC_SIM_PG_SEEDS`` (default 100) runs on PostgreSQL too.
 """
