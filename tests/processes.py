@@ -9,12 +9,27 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
 BOUND = 90.0
 """Seconds any wait on a process may take: a cold start is 2-3 s on a quiet machine, but tens of seconds were
 measured on the shared 2-core machine with the suite's other workers beside it."""
+
+
+def wait_until(check: Callable[[], Any], what: str, *, timeout: float = BOUND, every: float = 0.1) -> Any:
+    """Call ``check`` until it returns something truthy, at most ``timeout`` seconds (a bound, never a fixed
+    sleep); its value is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -32,6 +32,7 @@ from calsync.services.demo import DEMO_PASSWORD, DemoSeed, seed_demo
 from calsync.services.runtime import build_runtime
 from calsync.store.db import Database
 from calsync.web.app import create_app
+from tests import processes
 from tests.conftest import GOOGLE_CLIENT, MICROSOFT_CLIENT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -189,13 +190,6 @@ def provider_label(provider: Provider) -> str:
 
 
 def wait_until(check: Callable[[], Any], *, timeout: float = 30.0, what: str) -> Any:
-    """Call ``check`` until it returns something truthy, at most ``timeout`` seconds (a bound, never a fixed sleep);
-    ``check`` usually reloads a page and looks at it, so each try is one round trip."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
+    """Call ``check`` until it returns something truthy, at most ``timeout`` seconds; ``check`` usually reloads a
+    page and looks at it, so each try is one round trip (:func:`tests.processes.wait_until`)."""
+    return processes.wait_until(check, what, timeout=timeout, every=0.2)

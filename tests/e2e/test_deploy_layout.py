@@ -20,8 +20,7 @@ import re
 import ssl
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,7 +39,7 @@ from calsync.providers.config import ClientCredentials
 from calsync.sandbox.server import RunningSandbox, write_endpoint_map
 from calsync.store.db import Database
 from calsync.store.sync_models import ConnectionRow
-from tests.processes import CalsyncProcess
+from tests.processes import CalsyncProcess, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -61,17 +60,6 @@ class Process(CalsyncProcess):
     @property
     def err(self) -> str:
         return self.output
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = BOUND) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def status(url: str) -> int | None:
